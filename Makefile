@@ -1,0 +1,46 @@
+# Two commands on a fresh clone: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+export CUSTOMS_VAR_DIR ?= $(CURDIR)/var
+export DAGSTER_HOME ?= $(CUSTOMS_VAR_DIR)/dagster_home
+export UV_PYTHON_DOWNLOADS := never
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: run test ui demo clean setup
+
+setup: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+run: setup  ## generate the demo (first time), materialize every asset, print where the marts are
+	$(PY) -m orchestration.cli run
+
+demo: setup  ## regenerate the demo dataset (ITEMS=... MONTHS=...)
+	$(PY) -m orchestration.cli demo --force $(if $(ITEMS),--items $(ITEMS)) $(if $(MONTHS),--months $(MONTHS))
+
+test: setup  ## lint, then the test suite (slow scale tests excluded; they run in the benchmark)
+	$(VENV)/bin/ruff check orchestration tests
+	$(PY) -m pytest
+
+ui: setup  ## the Dagster UI on http://127.0.0.1:3000
+	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+clean:  ## remove the warehouse, landing area, Dagster history and build output (not the environment)
+	rm -rf var dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,33 @@
+"""Where the warehouse lives: every path comes from one environment variable with a repo-local default.
+
+Dagster, dbt (through `profiles.yml`) and the command-line helpers all read these same variables, so
+pointing the warehouse at another landing area or database file is one `export` away.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+DUCKDB_PATH_ENV = "CUSTOMS_DUCKDB_PATH"
+LANDING_DIR_ENV = "CUSTOMS_LANDING_DIR"
+TIMEZONE = "Asia/Muscat"
+
+# The Omani rial is pegged to the US dollar.
+OMR_PER_USD = 0.3845
+
+
+def var_dir() -> Path:
+    return Path(os.environ.get("CUSTOMS_VAR_DIR", REPO_ROOT / "var"))
+
+
+def duckdb_path() -> Path:
+    return Path(os.environ.get(DUCKDB_PATH_ENV, var_dir() / "warehouse.duckdb"))
+
+
+def landing_dir() -> Path:
+    return Path(os.environ.get(LANDING_DIR_ENV, var_dir() / "landing"))

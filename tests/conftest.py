@@ -1,0 +1,45 @@
+"""Shared fixtures: small demo datasets in temporary landing areas, and the public data in ../shared."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestration.demo.generator import DemoConfig, generate
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SMALL = DemoConfig(items=8_000, months=6)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip(f"public reference data not found at {SHARED_DATA} (the ../shared folder beside the repo)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def small_demo_master(tmp_path_factory) -> tuple[Path, dict]:
+    landing = tmp_path_factory.mktemp("demo") / "landing"
+    return landing, generate(landing, SMALL)
+
+
+@pytest.fixture
+def small_demo(small_demo_master, tmp_path) -> tuple[Path, dict]:
+    """A private copy of the small demo landing area (tests may add or damage files)."""
+    master, summary = small_demo_master
+    landing = tmp_path / "landing"
+    shutil.copytree(master, landing)
+    return landing, summary
+
+
+@pytest.fixture
+def var_dir(tmp_path, monkeypatch) -> Path:
+    """Point every default path of the warehouse at a temporary folder."""
+    var = tmp_path / "var"
+    monkeypatch.setenv("CUSTOMS_VAR_DIR", str(var))
+    monkeypatch.setenv("CUSTOMS_DUCKDB_PATH", str(var / "warehouse.duckdb"))
+    monkeypatch.setenv("CUSTOMS_LANDING_DIR", str(tmp_path / "landing"))
+    return var
