@@ -1,0 +1,104 @@
+"""The dbt project as Dagster assets.
+
+Asset keys are `[schema, model]` (`staging/stg_declaration_items`, `marts/mirror_gaps`), groups are
+the model's folder, owners and data classification come from the model's `meta`. The dbt sources
+`raw.<table>` map onto the raw assets of the same keys.
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration import settings
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+
+DBT_PROJECT = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+MANIFEST = Path(DBT_PROJECT.manifest_path)
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the environment's dbt, activated or not
+
+
+def ensure_manifest() -> Path:
+    """Parse the dbt project when its manifest is missing or older than any project file, so a fresh
+    clone, the UI and the tests always see the current models."""
+    sources = [
+        p
+        for d in ("models", "macros", "seeds", "tests")
+        for p in (settings.DBT_PROJECT_DIR / d).rglob("*")
+        if p.is_file()
+    ] + [settings.DBT_PROJECT_DIR / "dbt_project.yml"]
+    newest = max(p.stat().st_mtime for p in sources)
+    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
+        env = {
+            **os.environ,
+            settings.DUCKDB_PATH_ENV: str(settings.duckdb_path()),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+        subprocess.run(
+            [
+                DBT_EXECUTABLE,
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(settings.DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(settings.DBT_PROJECT_DIR),
+            ],
+            check=True,
+            env=env,
+            cwd=settings.DBT_PROJECT_DIR,
+        )
+    return MANIFEST
+
+
+class CustomsDbtTranslator(DagsterDbtTranslator):
+    """Keys by schema, groups by layer, owners and classification from `meta`."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            schema = dbt_resource_props["config"].get("schema") or "main"
+            return AssetKey([schema, dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "raw"
+        if dbt_resource_props["resource_type"] == "model":
+            return dbt_resource_props["fqn"][1]
+        return super().get_group_name(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
+        owner = dbt_resource_props.get("meta", {}).get("owner")
+        return [owner] if owner else super().get_owners(dbt_resource_props)
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        classification = dbt_resource_props.get("meta", {}).get("classification")
+        tags = dict(super().get_tags(dbt_resource_props))
+        if classification:
+            tags["classification"] = classification
+        return tags
+
+
+def run_dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """`dbt build` of the selected models against the warehouse file Dagster is configured with."""
+    os.environ[settings.DUCKDB_PATH_ENV] = warehouse.path  # profiles.yml reads the same variable
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=DBT_PROJECT,
+    dagster_dbt_translator=CustomsDbtTranslator(),
+    name="dbt_models",
+    pool=WAREHOUSE_POOL,
+)
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    yield from run_dbt_build(context, dbt, warehouse)
+
+
+dbt_resource = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)

@@ -1,0 +1,185 @@
+"""Raw assets, keyed `["raw", <table>]` so the dbt sources of the same names map onto them.
+
+Each asset loads its files from the landing area (see `orchestration.ingest.loader` for the
+guarantees) and reports, for every load, rows received, loaded and quarantined. Two checks come with
+every raw table: the load reconciles (blocking) and every delivered file could be read.
+"""
+
+from pathlib import Path
+
+from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    multi_asset,
+)
+
+from orchestration import settings
+from orchestration.demo.generator import write_reference_tables
+from orchestration.ingest import contracts
+from orchestration.ingest.contracts import Contract
+from orchestration.ingest.loader import LoadReport, load_files
+from orchestration.ingest.readers import LandingFile, scan
+from orchestration.resources import WAREHOUSE_POOL, LandingAreaResource, WarehouseResource
+
+OWNER = "team:customs-data-engineering"
+LANDING_SUBDIRS = {"declaration_items": "declarations", "partner_trade": "partner_trade"}
+
+
+def raw_key(table: str) -> AssetKey:
+    return AssetKey(["raw", table])
+
+
+def _spec(contract: Contract) -> AssetSpec:
+    columns = [
+        TableColumn(c.name, c.type.lower(), description="required" if c.required else None) for c in contract.columns
+    ]
+    columns += [TableColumn(n, t.lower()) for n, t in contract.extra_columns]
+    return AssetSpec(
+        raw_key(contract.table),
+        description=contract.description,
+        group_name="raw",
+        owners=[OWNER],
+        kinds={"duckdb", "python"},
+        metadata={
+            "dagster/column_schema": TableSchema(columns=columns),
+            "landing_folder": LANDING_SUBDIRS.get(contract.table, f"reference/{contract.table}.csv"),
+        },
+    )
+
+
+def _checks(contract: Contract) -> list[AssetCheckSpec]:
+    key = raw_key(contract.table)
+    return [
+        AssetCheckSpec(
+            "load_reconciles",
+            asset=key,
+            blocking=True,
+            description="Every file: rows received = loaded + quarantined; the table holds what the load log says.",
+        ),
+        AssetCheckSpec(
+            "files_readable",
+            asset=key,
+            description="Every delivered file could be read (encoding, header, not truncated).",
+        ),
+    ]
+
+
+def load_metadata(report: LoadReport) -> dict:
+    metadata = {
+        "dagster/row_count": report.table_rows,
+        "rows_received": report.received,
+        "rows_loaded": report.loaded,
+        "rows_quarantined": report.quarantined,
+        "files_loaded": report.count("loaded"),
+        "files_unchanged": report.count("unchanged"),
+        "files_rejected": report.count("rejected"),
+        "reconciles": report.reconciles,
+        "load_id": report.load_id,
+    }
+    if report.rejected:
+        metadata["rejected_files"] = MetadataValue.md(
+            "| file | reason |\n|---|---|\n"
+            + "\n".join(f"| `{f.relpath}` | {f.error.replace('|', '/')} |" for f in report.rejected)
+        )
+    return metadata
+
+
+def check_results(report: LoadReport, key: AssetKey) -> list[AssetCheckResult]:
+    return [
+        AssetCheckResult(
+            asset_key=key,
+            check_name="load_reconciles",
+            passed=report.reconciles,
+            metadata={
+                "rows_received": report.received,
+                "rows_loaded": report.loaded,
+                "rows_quarantined": report.quarantined,
+                "table_rows": report.table_rows,
+                "ledger_rows": report.ledger_rows,
+            },
+        ),
+        AssetCheckResult(
+            asset_key=key,
+            check_name="files_readable",
+            passed=not report.rejected,
+            severity=AssetCheckSeverity.ERROR,
+            description="; ".join(f"{f.relpath}: {f.error}" for f in report.rejected) or None,
+            metadata={"files_rejected": len(report.rejected)},
+        ),
+    ]
+
+
+def _log(context: AssetExecutionContext, report: LoadReport) -> None:
+    context.log.info(
+        f"raw.{report.table}: {report.count('loaded')} file(s) loaded, {report.count('unchanged')} unchanged, "
+        f"{report.count('rejected')} rejected; rows received {report.received:,} = loaded {report.loaded:,} "
+        f"+ quarantined {report.quarantined:,}; table holds {report.table_rows:,} rows"
+    )
+    for f in report.rejected:
+        context.log.error(f"rejected {f.relpath}: {f.error}")
+
+
+def _load_asset(contract: Contract, files_for):
+    @multi_asset(
+        name=f"raw_{contract.table}", specs=[_spec(contract)], check_specs=_checks(contract), pool=WAREHOUSE_POOL
+    )
+    def _asset(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingAreaResource):
+        files = files_for(landing.root)
+        with warehouse.connect() as con:
+            report = load_files(con, contract, files)
+        _log(context, report)
+        yield MaterializeResult(asset_key=raw_key(contract.table), metadata=load_metadata(report))
+        yield from check_results(report, raw_key(contract.table))
+
+    return _asset
+
+
+raw_declaration_items = _load_asset(contracts.DECLARATION_ITEMS, lambda root: scan(root, "declarations"))
+raw_partner_trade = _load_asset(contracts.PARTNER_TRADE, lambda root: scan(root, "partner_trade"))
+
+
+def reference_files(root: Path, table: str) -> list[LandingFile]:
+    """`reference/<table>.csv` (or .parquet) from the landing area, else the built-in default."""
+    delivered = [f for f in scan(root, "reference") if f.path.stem == table]
+    if delivered:
+        return delivered
+    defaults = settings.var_dir() / "reference_defaults"
+    if not (defaults / f"{table}.csv").exists():
+        write_reference_tables(defaults)
+    path = defaults / f"{table}.csv"
+    return [LandingFile(path, f"builtin/{table}.csv", LandingFile.at(path, defaults).sha256)]
+
+
+_REFERENCE_BY_KEY = {raw_key(c.table): c for c in contracts.REFERENCE_CONTRACTS}
+
+
+@multi_asset(
+    name="raw_reference_tables",
+    specs=[_spec(c) for c in contracts.REFERENCE_CONTRACTS],
+    check_specs=[s for c in contracts.REFERENCE_CONTRACTS for s in _checks(c)],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+)
+def raw_reference_tables(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingAreaResource):
+    """Reference snapshots: the delivered file replaces the whole table; without one, the built-in default."""
+    with warehouse.connect() as con:
+        for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
+            contract = _REFERENCE_BY_KEY[key]
+            report = load_files(con, contract, reference_files(landing.root, contract.table))
+            _log(context, report)
+            yield MaterializeResult(asset_key=key, metadata=load_metadata(report))
+            for result in check_results(report, key):
+                if AssetCheckKey(key, result.check_name) in context.selected_asset_check_keys:
+                    yield result
+
+
+raw_assets = [raw_declaration_items, raw_partner_trade, raw_reference_tables]

@@ -1,0 +1,77 @@
+"""Great Expectations suites from `expectations/` as Dagster asset checks.
+
+One check per suite, on the asset named by the suite's `meta.table` (`schema.table`). A failing
+`critical` expectation fails the check with severity ERROR, and the check is blocking, so downstream
+assets in the run do not materialize; failing `warning` expectations fail it with severity WARN only.
+"""
+
+import json
+from pathlib import Path
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
+
+from orchestration.quality.gx_runner import SuiteResult, load_suite, validate_table
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.settings import EXPECTATIONS_DIR
+
+
+def rules_markdown(result: SuiteResult) -> str:
+    lines = ["| rule | dimension | severity | passed | unexpected | checked |", "|---|---|---|---|---|---|"]
+    for r in sorted(result.rules, key=lambda r: (r.passed, r.severity != "blocking", r.rule)):
+        lines.append(
+            f"| {r.rule} | {r.dimension} | {r.severity} | {'yes' if r.passed else '**no**'} "
+            f"| {'' if r.unexpected_count is None else r.unexpected_count} "
+            f"| {'' if r.checked_count is None else r.checked_count} |"
+        )
+    return "\n".join(lines)
+
+
+def check_result(result: SuiteResult) -> AssetCheckResult:
+    blocking, warning = result.blocking_failures, result.warning_failures
+    failed = blocking or warning
+    return AssetCheckResult(
+        passed=not failed,
+        severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
+        description=("failed: " + ", ".join(r.rule for r in failed)) if failed else None,
+        metadata={
+            "rules": MetadataValue.md(rules_markdown(result)),
+            "rules_checked": len(result.rules),
+            "blocking_failures": len(blocking),
+            "warning_failures": len(warning),
+            "validation_seconds": round(result.seconds, 3),
+        },
+    )
+
+
+def gx_suite_check(suite_file: Path):
+    name = suite_file.stem
+    spec = json.loads(suite_file.read_text())
+    schema, table = spec["meta"]["table"].split(".")
+
+    @asset_check(
+        asset=AssetKey([schema, table]),
+        name=f"gx_{name}",
+        description=f"Great Expectations suite `expectations/{suite_file.name}`: {len(spec['expectations'])} rules.",
+        blocking=True,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+        result = validate_table(Path(warehouse.path), schema, table, load_suite(name))
+        for r in result.blocking_failures + result.warning_failures:
+            context.log.warning(
+                f"{result.table_name}: rule {r.rule} ({r.severity}, {r.dimension}) failed: "
+                f"{r.unexpected_count} unexpected of {r.checked_count} {r.observed or ''}"
+            )
+        return check_result(result)
+
+    return _check
+
+
+gx_checks = [gx_suite_check(path) for path in sorted(EXPECTATIONS_DIR.glob("*.json"))]

@@ -1,0 +1,21 @@
+"""The code location: every asset, check, job, schedule and resource, assembled in one place."""
+
+from dagster import Definitions, in_process_executor
+
+from orchestration.assets.dbt import dbt_models, dbt_resource
+from orchestration.assets.raw import raw_assets
+from orchestration.checks import gx_checks
+from orchestration.jobs import nightly_refresh, nightly_schedule
+from orchestration.resources import LandingAreaResource, WarehouseResource
+
+ASSETS = [*raw_assets, dbt_models]
+CHECKS = gx_checks
+
+defs = Definitions(
+    assets=ASSETS,
+    asset_checks=CHECKS,
+    jobs=[nightly_refresh],
+    schedules=[nightly_schedule],
+    resources={"warehouse": WarehouseResource(), "landing": LandingAreaResource(), "dbt": dbt_resource},
+    executor=in_process_executor,
+)
