@@ -8,6 +8,7 @@ each layer holds.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -53,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
     from orchestration.definitions import defs
 
     started = time.perf_counter()
-    instance = DagsterInstance.get()
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.local_temp()
     result = defs.get_job_def("nightly_refresh").execute_in_process(instance=instance, raise_on_error=False)
     elapsed = time.perf_counter() - started
     failed = [e.step_key for e in result.all_events if e.is_step_failure]

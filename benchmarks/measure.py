@@ -1,0 +1,41 @@
+"""Run a command and report its wall time and the peak RSS of its whole process tree.
+
+    python benchmarks/measure.py -- <command> [args...]
+
+RSS is sampled every 50 ms over the command and all its descendants (dbt runs as a subprocess of
+Dagster, for instance), and the peak of their sum is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import psutil
+
+
+def measure(command: list[str], env: dict | None = None, interval: float = 0.05) -> dict:
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(interval)
+    return {"command": command, "returncode": proc.returncode, "seconds": round(time.perf_counter() - started, 2),
+            "peak_rss_mb": round(peak / 2**20, 1)}
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args[:1] == ["--"]:
+        args = args[1:]
+    result = measure(args)
+    print(json.dumps(result))
+    sys.exit(result["returncode"])
