@@ -28,8 +28,12 @@ def measure(command: list[str], env: dict | None = None, interval: float = 0.05)
         except psutil.Error:
             pass
         time.sleep(interval)
-    return {"command": command, "returncode": proc.returncode, "seconds": round(time.perf_counter() - started, 2),
-            "peak_rss_mb": round(peak / 2**20, 1)}
+    return {
+        "command": command,
+        "returncode": proc.returncode,
+        "seconds": round(time.perf_counter() - started, 2),
+        "peak_rss_mb": round(peak / 2**20, 1),
+    }
 
 
 if __name__ == "__main__":
