@@ -17,7 +17,7 @@ from dagster import (
     asset_check,
 )
 
-from orchestration.quality.gx_runner import SuiteResult, load_suite, validate_table
+from orchestration.quality.results import SuiteResult
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import EXPECTATIONS_DIR
 
@@ -63,6 +63,8 @@ def gx_suite_check(suite_file: Path):
         pool=WAREHOUSE_POOL,
     )
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+        from orchestration.quality.gx_runner import load_suite, validate_table  # GX takes seconds to import
+
         result = validate_table(Path(warehouse.path), schema, table, load_suite(name))
         for r in result.blocking_failures + result.warning_failures:
             context.log.warning(

@@ -199,7 +199,7 @@ def validation_sql(contract: Contract) -> str:
 def _check(con, contract: Contract, staged: list[LandingFile]) -> None:
     """Build `_checked`: typed rows with their reasons, duplicates of the key included."""
     key = ", ".join(f'"{k}"' for k in contract.key)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _typed AS {validation_sql(contract)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _typed AS {validation_sql(contract)}")
     # a key already loaded from a file outside this load is a conflict; the same file is being replaced
     if contract.replace_all or not staged:
         conflict_join, conflict_reason = "", "NULL"
@@ -225,6 +225,8 @@ def _check(con, contract: Contract, staged: list[LandingFile]) -> None:
                ], lambda x: x IS NOT NULL) AS _reasons
         FROM ranked
     """)
+    con.execute("DROP VIEW _typed")
+    con.execute(f"DROP TABLE {STAGE}")  # only _checked is needed from here on
 
 
 def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, report: LoadReport) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,40 +25,10 @@ import great_expectations as gx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import cursor as sa_cursor  # noqa: E402
 
+from orchestration.quality.results import DIMENSIONS, RuleResult, SuiteResult  # noqa: E402
 from orchestration.settings import EXPECTATIONS_DIR  # noqa: E402
 
 SEVERITIES = {"critical": "blocking", "warning": "warning", "info": "warning"}
-DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "timeliness", "accuracy")
-
-
-@dataclass(frozen=True)
-class RuleResult:
-    table_name: str
-    rule: str
-    expectation: str
-    dimension: str
-    severity: str  # blocking | warning
-    passed: bool
-    unexpected_count: int | None
-    checked_count: int | None
-    observed: str | None = None
-
-
-@dataclass
-class SuiteResult:
-    suite: str
-    table_name: str
-    validated_at: datetime
-    rules: list[RuleResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def blocking_failures(self) -> list[RuleResult]:
-        return [r for r in self.rules if not r.passed and r.severity == "blocking"]
-
-    @property
-    def warning_failures(self) -> list[RuleResult]:
-        return [r for r in self.rules if not r.passed and r.severity == "warning"]
 
 
 def _buffer_duckdb_results(conn, cursor, statement, parameters, context, executemany) -> None:
