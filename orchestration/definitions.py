@@ -8,7 +8,7 @@ from orchestration.checks import gx_checks
 from orchestration.jobs import nightly_refresh, nightly_schedule
 from orchestration.resources import LandingAreaResource, WarehouseResource
 
-ASSETS = [*raw_assets, dbt_models]
+ASSETS = [*raw_assets, *dbt_models]
 CHECKS = gx_checks
 
 defs = Definitions(

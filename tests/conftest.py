@@ -35,6 +35,32 @@ def small_demo(small_demo_master, tmp_path) -> tuple[Path, dict]:
     return landing, summary
 
 
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory, small_demo_master):
+    """The small demo, materialized once with every asset and check (real DuckDB, dbt and GX)."""
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.assets.dbt import dbt_resource
+    from orchestration.definitions import ASSETS, CHECKS
+    from orchestration.resources import LandingAreaResource, WarehouseResource
+
+    landing, summary = small_demo_master
+    var = tmp_path_factory.mktemp("built") / "var"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CUSTOMS_VAR_DIR", str(var))
+        mp.setenv("CUSTOMS_DUCKDB_PATH", str(var / "warehouse.duckdb"))
+        result = materialize(
+            [*ASSETS, *CHECKS],
+            resources={
+                "warehouse": WarehouseResource(path=str(var / "warehouse.duckdb")),
+                "landing": LandingAreaResource(path=str(landing)),
+                "dbt": dbt_resource,
+            },
+            instance=DagsterInstance.ephemeral(),
+        )
+    return {"db": var / "warehouse.duckdb", "landing": landing, "summary": summary, "result": result}
+
+
 @pytest.fixture
 def var_dir(tmp_path, monkeypatch) -> Path:
     """Point every default path of the warehouse at a temporary folder."""

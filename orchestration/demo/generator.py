@@ -211,6 +211,7 @@ class _Generator:
         planted_products = self._plant_products(items, n_imp)
         self._draw_goods(items)
         self._plant_values(items, planted_products)
+        self._choose_mirror_cells(items)
 
         self._logistics(items, n_decl, decl_day)
         self._finance(items)
@@ -313,6 +314,36 @@ class _Generator:
                 t.false_origin.append(
                     {"trader_index": trader, "hs6": spec[0], "claimed_origin": spec[1], "items": len(sel)}
                 )
+
+    def _choose_mirror_cells(self, items: dict) -> None:
+        """Pick four large import cells (year x origin x HS6) that no other scheme touches, for the partner
+        to over-report later. Their goods are shipped direct, so the planted excess is the only gap."""
+        rng = self.rng
+        touched = {self.products[i].hs6 for i in np.unique(items["product"][items["anomaly"] != ""])}
+        imports = ~items["flow_x"]
+        frame = pd.DataFrame(
+            {
+                "year": np.array([d.year for d in self.days])[items["day"]][imports],
+                "origin": items["origin_true"][imports],
+                "hs6": np.array([p.hs6 for p in self.products], dtype=object)[items["product"][imports]],
+                "value": items["true_fob_usd"][imports],
+            }
+        )
+        frame = frame[~frame["origin"].isin(list(cat.GCC | {"IN", "PK", "EG"})) & ~frame["hs6"].isin(list(touched))]
+        ranked = frame.groupby(["year", "origin", "hs6"])["value"].sum().sort_values(ascending=False)
+        picks, used = [], set()
+        for year, origin, hs6 in ranked.index:
+            if len(picks) < 4 and (origin, hs6) not in used and rng.random() < 0.5:
+                picks.append((int(year), origin, hs6, round(float(rng.uniform(1.5, 2.5)), 3)))
+                used.add((origin, hs6))
+        years = np.array([d.year for d in self.days])[items["day"]]
+        hs6_true = np.array([p.hs6 for p in self.products], dtype=object)[items["product"]]
+        for year, origin, hs6, _ in picks:
+            cell = imports & (years == year) & (items["origin_true"] == origin) & (hs6_true == hs6)
+            items["partner"][cell] = origin
+            items["transit"][cell] = False
+            items["reported_by_origin"][cell] = True
+        self._mirror_picks = picks
 
     # ---- logistics: offices, modes, channels, times -----------------------------------------------
     def _logistics(self, items: dict, n_decl: int, decl_day: np.ndarray) -> None:
@@ -445,7 +476,6 @@ class _Generator:
     def partner_records(self, items: dict) -> list[dict]:
         """Comtrade-shaped annual records by the partners: exports to Oman (mirroring Oman's imports,
         FOB) and imports from Oman (mirroring Oman's exports, CIF), built from the *true* trade."""
-        rng = self.rng
         flow_x = items["flow_x"]
         hs6_of = np.array([p.hs6 for p in self.products], dtype=object)
         kgpu = np.array([p.kg_per_unit for p in self.products])[items["product"]]
@@ -466,33 +496,18 @@ class _Generator:
         agg = frame.groupby(["year", "reporter", "hs6", "flow"], sort=True)[["value", "mass", "units"]].sum()
         cells = {k: list(v) for k, v in zip(agg.index, agg.to_numpy(), strict=True)}
 
-        # plant partner exports well above what Oman recorded, in large cells no other scheme touches
-        t = self.truth
-        touched = (
-            {p["hs6"] for p in t.undervaluation}
-            | {p["hs6"] for p in t.false_origin}
-            | {p["true_hs6"] for p in t.misclassification}
-            | {p["declared_hs6"] for p in t.misclassification}
-        )
-        ranked = sorted(
-            ((v[0], k) for k, v in cells.items() if k[3] == "X" and k[1] != "AE" and k[2] not in touched), reverse=True
-        )
-        picks, used = [], set()
-        for _, key in ranked:
-            if len(picks) < 4 and (key[1], key[2]) not in used and rng.random() < 0.5:
-                picks.append(key)
-                used.add((key[1], key[2]))
-        for key in picks:
-            factor = round(float(rng.uniform(1.5, 2.5)), 3)
+        # plant partner exports well above what Oman recorded
+        for year, origin, hs6, factor in self._mirror_picks:
+            key = (year, origin, hs6, "X")
             value = cells[key][0]
             cells[key] = [x * (1 + factor) for x in cells[key]]
-            iso3 = _ISO3[key[1]]
-            margin = float(cif_fob_margin(np.array([iso3], dtype=object), np.array([key[2][:2]], dtype=object))[0])
-            t.mirror_excess.append(
+            iso3 = _ISO3[origin]
+            margin = float(cif_fob_margin(np.array([iso3], dtype=object), np.array([hs6[:2]], dtype=object))[0])
+            self.truth.mirror_excess.append(
                 {
-                    "year": int(key[0]),
+                    "year": int(year),
                     "partner_iso3": iso3,
-                    "hs6": key[2],
+                    "hs6": hs6,
                     "flow": "M",
                     "excess_factor": factor,
                     "excess_fob_usd": round(value * factor, 2),

@@ -1,0 +1,89 @@
+{#-
+  Concordance groups between each older HS edition and the national one: the connected components of
+  the correspondence (old code <-> new code). Where an old code splits into several new codes, both
+  sides are compared at the group, instead of inventing a split of the partner's figure. Components are
+  found by label propagation (the smallest national code spreads through the group); `converged` says
+  whether the last pass still changed a label, and a data test requires it never does.
+-#}
+{% set passes = 8 %}
+
+with
+
+edges as (
+    select vintage_before as hs_vintage, hs6_after, hs6_before
+    from {{ ref('stg_hs_concordance') }}
+    where vintage_after = '{{ var("national_hs_vintage") }}'
+      and vintage_before is not null
+      and vintage_before <> '{{ var("national_hs_vintage") }}'
+),
+
+after_0 as (
+    select hs_vintage, hs6_after as hs6, min(hs6_after) as label
+    from edges
+    group by hs_vintage, hs6_after
+),
+
+{% for i in range(1, passes + 1) %}
+before_{{ i }} as (
+    select e.hs_vintage, e.hs6_before as hs6, min(a.label) as label
+    from edges as e
+    inner join after_{{ i - 1 }} as a on a.hs_vintage = e.hs_vintage and a.hs6 = e.hs6_after
+    group by e.hs_vintage, e.hs6_before
+),
+
+after_{{ i }} as (
+    select e.hs_vintage, e.hs6_after as hs6, min(b.label) as label
+    from edges as e
+    inner join before_{{ i }} as b on b.hs_vintage = e.hs_vintage and b.hs6 = e.hs6_before
+    group by e.hs_vintage, e.hs6_after
+),
+{% endfor %}
+
+national_codes as (
+    select
+        a.hs_vintage,
+        'national' as side,
+        a.hs6,
+        a.label as group_hs6,
+        a.label = p.label as converged
+    from after_{{ passes }} as a
+    inner join after_{{ passes - 1 }} as p on p.hs_vintage = a.hs_vintage and p.hs6 = a.hs6
+),
+
+partner_codes as (
+    select
+        b.hs_vintage,
+        'partner' as side,
+        b.hs6,
+        b.label as group_hs6,
+        b.label = p.label as converged
+    from before_{{ passes }} as b
+    inner join before_{{ passes - 1 }} as p on p.hs_vintage = b.hs_vintage and p.hs6 = b.hs6
+),
+
+members as (
+    select
+        hs_vintage,
+        group_hs6,
+        count(*) as group_size,
+        {{ dbt.listagg("hs6", "'|'", "order by hs6") }} as group_members
+    from national_codes
+    group by hs_vintage, group_hs6
+),
+
+codes as (
+    select * from national_codes
+    union all
+    select * from partner_codes
+)
+
+select
+    codes.hs_vintage,
+    codes.side,
+    codes.hs6,
+    codes.group_hs6,
+    members.group_size,
+    members.group_members,
+    codes.converged
+from codes
+inner join members on members.hs_vintage = codes.hs_vintage and members.group_hs6 = codes.group_hs6

@@ -1,0 +1,1 @@
+{{ mirror_rollup(['year', 'flow', 'partner_iso3', 'partner_name']) }}
