@@ -4,15 +4,19 @@ real files load through the reference contracts."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import subprocess
 
 import duckdb
 
+from orchestration.assets.dbt import DBT_EXECUTABLE
 from orchestration.demo import catalog
 from orchestration.demo.generator import _concordance_rows, write_reference_tables
 from orchestration.ingest import contracts
 from orchestration.ingest.loader import load_files
 from orchestration.ingest.readers import scan
+from orchestration.settings import DBT_PROJECT_DIR
 
 
 def test_every_demo_subheading_exists_in_hs_2022(shared_data):
@@ -54,3 +58,47 @@ def test_real_nomenclature_and_concordance_load_through_the_contracts(shared_dat
         report = load_files(con, contract, files)
         assert report.reconciles and not report.rejected
         assert report.loaded > 5_000 and report.quarantined < report.loaded * 0.01, (contract.table, report.quarantined)
+
+
+def test_concordance_groups_on_the_real_hs2022_concordance_stay_small_and_converge(shared_data, tmp_path):
+    """Collector codes such as 8549 (e-waste, fed by over 1,000 HS 2017 codes) must not glue chapters
+    84, 85 and 90 into one giant group; the SQL model runs on the real file."""
+    reference = tmp_path / "landing" / "reference"
+    write_reference_tables(reference)
+    shutil.copy(
+        shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", reference / "hs_concordance.csv"
+    )
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    files = [f for f in scan(tmp_path / "landing", "reference") if f.path.stem == "hs_concordance"]
+    assert load_files(con, contracts.HS_CONCORDANCE, files).reconciles
+    con.close()
+    env = {**os.environ, "CUSTOMS_DUCKDB_PATH": str(db)}
+    run = subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            "build",
+            "--select",
+            "stg_hs_concordance",
+            "int_hs6_concordance_groups",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    largest, groups, not_converged = con.execute("""
+        SELECT max(group_size), count(DISTINCT group_hs6) FILTER (WHERE group_size > 1), count(*) FILTER (WHERE NOT converged)
+        FROM intermediate.int_hs6_concordance_groups WHERE hs_vintage = 'H5' AND side = 'national'""").fetchall()[0]
+    phones = con.execute("""SELECT group_members FROM intermediate.int_hs6_concordance_groups
+                            WHERE hs_vintage = 'H5' AND side = 'partner' AND hs6 = '851712'""").fetchall()
+    con.close()
+    assert not_converged == 0 and largest <= 25 and groups > 50
+    assert phones and "851713" in phones[0][0] and "851714" in phones[0][0]
