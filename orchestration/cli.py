@@ -1,4 +1,4 @@
-"""Command line: `python -m orchestration.cli demo|run`.
+"""Command line: `python -m orchestration.cli demo|run|map`.
 
 `run` executes the nightly job headlessly (the same job the schedule runs) against the instance in
 $DAGSTER_HOME, so the run appears in the UI afterwards, then prints where the warehouse is and what
@@ -77,6 +77,13 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _map(args: argparse.Namespace) -> None:
+    from orchestration.ingest.mapping import Mapping
+
+    written = Mapping.load(args.mapping).apply(Path(args.source), settings.landing_dir())
+    print(f"{len(written)} file(s) written into {settings.landing_dir()} (first: {written[0]})")
+
+
 def summary(db_path: Path) -> str:
     """Where the warehouse is and the row count of every table, marts first."""
     con = duckdb.connect(str(db_path), read_only=True)
@@ -112,9 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=DemoConfig.seed)
         if name == "demo":
             p.add_argument("--force", action="store_true", help="replace an existing demo dataset")
+    mapper = sub.add_parser("map", help="bring another layout onto a contract with a mapping file")
+    mapper.add_argument("mapping", help="a mapping name in orchestration/ingest/mappings/ or a YAML path")
+    mapper.add_argument("source", help="folder holding the source files")
     args = parser.parse_args(argv)
     if args.command == "demo":
         _demo(args)
+        return 0
+    if args.command == "map":
+        _map(args)
         return 0
     return _run(args)
 

@@ -4,11 +4,12 @@ from dagster import Definitions, in_process_executor
 
 from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.raw import raw_assets
+from orchestration.assets.restricted import party_keys
 from orchestration.checks import gx_checks
 from orchestration.jobs import nightly_refresh, nightly_schedule
 from orchestration.resources import LandingAreaResource, WarehouseResource
 
-ASSETS = [*raw_assets, *dbt_models]
+ASSETS = [*raw_assets, party_keys, *dbt_models]
 CHECKS = gx_checks
 
 defs = Definitions(

@@ -288,7 +288,7 @@ class _Generator:
             sel = np.flatnonzero((items["trader"] == trader) & (items["product"] == self._product_index(spec[0])))
             if scheme == "undervaluation":
                 sel = sel[days[sel] >= half]  # the scheme starts some months into the period
-                factor = round(float(rng.uniform(0.35, 0.55)), 3)
+                factor = round(float(rng.uniform(0.30, 0.45)), 3)
                 items["declared_factor"][sel] = factor
                 items["anomaly"][sel] = "undervaluation"
                 t.undervaluation.append(

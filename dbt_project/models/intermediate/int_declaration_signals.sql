@@ -1,0 +1,214 @@
+{#-
+  Every declaration item with its reference, rates and risk signals, in clear identifiers (the marts
+  replace them with keys). Three signals, each with the money it puts at risk:
+  - valuation: unit value under the reference's p25 and under `valuation_ratio_threshold` x median;
+    the under-valuation is what a reference-priced item would be worth, less the declared value;
+  - misclassification: unit value far outside its own subheading's range but inside p10-p90 of a
+    higher-duty subheading of the same heading; the duty differential is at risk. A price that fits
+    another subheading is a classification question, so it does not also count as under-valuation;
+  - origin: GCC preference on goods of declared GCC origin consigned from outside the GCC, for a
+    subheading never before consigned from inside the GCC with GCC origin; the MFN duty is at risk.
+  VAT at risk is the VAT on the value and duty at risk, at the VAT rate that applied that day.
+  Compliance history: the share of the trader's (and declarant's) declarations inspected in the
+  `reference_months` before the item's month that ended in a discrepancy or seizure, shrunk towards
+  the overall rate of the same window (`hit_rate_prior_weight` inspections' worth). It uses only
+  earlier outcomes, never the item's own.
+-#}
+{% set r = var('risk') %}
+
+with
+
+items as (
+    select
+        i.*,
+        cast(extract(year from i.lodged_date) * 12 + extract(month from i.lodged_date) as integer) as month_index,
+        t.mfn_duty_rate, t.duty_rate, t.vat_rate, t.has_gcc_preference, t.procedure_duty_exempt
+    from {{ ref('stg_declaration_items') }} as i
+    inner join {{ ref('int_item_tax_rates') }} as t
+        on t.declaration_id = i.declaration_id and t.item_no = i.item_no
+),
+
+refs as (
+    select * from {{ ref('int_unit_value_references') }}
+    where n >= {{ r['min_reference_items'] }}
+),
+
+hs6_rates as (
+    select hs6, month_start, mfn_duty_rate from {{ ref('int_hs6_monthly_tax_rates') }}
+),
+
+referenced as (
+    select
+        items.*,
+        case
+            when r1.p50 is not null then 'hs6_origin'
+            when r2.p50 is not null then 'hs6'
+            when r3.p50 is not null then 'hs4'
+            else 'none'
+        end as reference_level,
+        coalesce(r1.n, r2.n, r3.n) as reference_items,
+        coalesce(r1.p25, r2.p25, r3.p25) as reference_low,
+        coalesce(r1.p50, r2.p50, r3.p50) as reference_median,
+        coalesce(r1.p75, r2.p75, r3.p75) as reference_high,
+        r2.p50 as own_hs6_median
+    from items
+    left join refs as r1
+        on r1.reference_level = 'hs6_origin' and r1.flow = items.flow and r1.code = items.hs6
+        and r1.origin_iso3 = items.origin_iso3 and r1.month_index = items.month_index
+    left join refs as r2
+        on r2.reference_level = 'hs6' and r2.flow = items.flow and r2.code = items.hs6
+        and r2.month_index = items.month_index
+    left join refs as r3
+        on r3.reference_level = 'hs4' and r3.flow = items.flow and r3.code = items.hs4
+        and r3.month_index = items.month_index
+),
+
+-- higher-duty subheadings of the same heading whose p10-p90 range holds the item's unit value
+candidates as (
+    select
+        referenced.declaration_id,
+        referenced.item_no,
+        c.code as suggested_hs6,
+        rates.mfn_duty_rate as suggested_duty_rate,
+        row_number() over (
+            partition by referenced.declaration_id, referenced.item_no
+            order by rates.mfn_duty_rate desc, abs(referenced.unit_value_omr_kg - c.p50) / c.p50, c.code
+        ) as preference
+    from referenced
+    inner join refs as c
+        on c.reference_level = 'hs6' and c.flow = referenced.flow and c.month_index = referenced.month_index
+        and substring(c.code, 1, 4) = referenced.hs4 and c.code <> referenced.hs6
+        and referenced.unit_value_omr_kg between c.p10 and c.p90
+    inner join hs6_rates as rates
+        on rates.hs6 = c.code
+        and rates.month_start = cast({{ dbt.date_trunc('month', 'referenced.lodged_date') }} as date)
+    where referenced.flow = 'M'
+      and referenced.own_hs6_median > 0
+      and (referenced.unit_value_omr_kg > {{ r['misclassification_ratio'] }} * referenced.own_hs6_median
+           or referenced.unit_value_omr_kg * {{ r['misclassification_ratio'] }} < referenced.own_hs6_median)
+      and rates.mfn_duty_rate > referenced.mfn_duty_rate
+      and not referenced.has_gcc_preference and not referenced.procedure_duty_exempt
+),
+
+-- subheadings already consigned from inside the GCC with GCC origin, by month
+gcc_production as (
+    select hs6, month_index, count(*) as items
+    from items
+    where flow = 'M' and origin_is_gcc and partner_is_gcc
+    group by hs6, month_index
+),
+
+origin_claims as (
+    select distinct hs6, month_index
+    from items
+    where has_gcc_preference and not partner_is_gcc
+),
+
+gcc_history as (
+    select origin_claims.hs6, origin_claims.month_index, coalesce(sum(gcc_production.items), 0) as prior_gcc_items
+    from origin_claims
+    left join gcc_production
+        on gcc_production.hs6 = origin_claims.hs6 and gcc_production.month_index < origin_claims.month_index
+    group by origin_claims.hs6, origin_claims.month_index
+),
+
+-- inspections and findings by party and month; history is read from the months before
+inspections as (
+    select
+        party_type, party_id, month_index,
+        count(*) as inspected,
+        sum(case when inspection_outcome in ('discrepancy', 'seizure') then 1 else 0 end) as hits
+    from (
+        select distinct 'trader' as party_type, trader_id as party_id, declaration_id, month_index, inspection_outcome
+        from items where inspection_outcome is not null
+        union all
+        select distinct 'declarant', declarant_id, declaration_id, month_index, inspection_outcome
+        from items where inspection_outcome is not null
+    ) as inspected_declarations
+    group by party_type, party_id, month_index
+),
+
+party_months as (
+    select distinct 'trader' as party_type, trader_id as party_id, month_index from items
+    union
+    select distinct 'declarant', declarant_id, month_index from items
+),
+
+overall_rate as (
+    select months.month_index, sum(i.hits) * 1.0 / nullif(sum(i.inspected), 0) as base_rate
+    from (select distinct month_index from items) as months
+    inner join inspections as i
+        on i.month_index between months.month_index - {{ r['reference_months'] }} and months.month_index - 1
+    group by months.month_index
+),
+
+party_history as (
+    select
+        pm.party_type, pm.party_id, pm.month_index,
+        (coalesce(sum(i.hits), 0) + {{ r['hit_rate_prior_weight'] }} * max(o.base_rate))
+            / (coalesce(sum(i.inspected), 0) + {{ r['hit_rate_prior_weight'] }}) as prior_hit_rate,
+        max(o.base_rate) as base_rate
+    from party_months as pm
+    inner join overall_rate as o on o.month_index = pm.month_index
+    left join inspections as i
+        on i.party_type = pm.party_type and i.party_id = pm.party_id
+        and i.month_index between pm.month_index - {{ r['reference_months'] }} and pm.month_index - 1
+    group by pm.party_type, pm.party_id, pm.month_index
+),
+
+signalled as (
+    select
+        referenced.*,
+        case when referenced.reference_median > 0
+            then referenced.unit_value_omr_kg / referenced.reference_median end as valuation_ratio,
+        candidates.suggested_hs6,
+        candidates.suggested_duty_rate,
+        coalesce(candidates.suggested_hs6 is not null, false) as signal_misclassification,
+        coalesce(referenced.has_gcc_preference and not referenced.partner_is_gcc
+                 and gcc_history.prior_gcc_items = 0, false) as signal_origin,
+        trader_history.prior_hit_rate as trader_prior_hit_rate,
+        declarant_history.prior_hit_rate as declarant_prior_hit_rate,
+        coalesce(trader_history.prior_hit_rate >= 2 * trader_history.base_rate, false) as signal_trader_history
+    from referenced
+    left join candidates
+        on candidates.declaration_id = referenced.declaration_id and candidates.item_no = referenced.item_no
+        and candidates.preference = 1
+    left join gcc_history
+        on gcc_history.hs6 = referenced.hs6 and gcc_history.month_index = referenced.month_index
+    left join party_history as trader_history
+        on trader_history.party_type = 'trader' and trader_history.party_id = referenced.trader_id
+        and trader_history.month_index = referenced.month_index
+    left join party_history as declarant_history
+        on declarant_history.party_type = 'declarant' and declarant_history.party_id = referenced.declarant_id
+        and declarant_history.month_index = referenced.month_index
+),
+
+valued as (
+    select
+        signalled.*,
+        coalesce(
+            not signal_misclassification
+            and unit_value_omr_kg < reference_low
+            and valuation_ratio < {{ r['valuation_ratio_threshold'] }}, false) as signal_valuation
+    from signalled
+),
+
+money as (
+    select
+        valued.*,
+        case when signal_valuation
+            then round(cast(reference_median * net_mass_kg - customs_value_omr as decimal(38, 9)), 3)
+            else 0 end as undervaluation_omr,
+        case when signal_misclassification
+            then round(customs_value_omr * (suggested_duty_rate - mfn_duty_rate), 3)
+            else 0 end as misclassification_duty_omr,
+        case when signal_origin and not procedure_duty_exempt
+            then round(customs_value_omr * mfn_duty_rate, 3)
+            else 0 end as origin_duty_omr
+    from valued
+)
+
+select
+    money.*,
+    round(undervaluation_omr * duty_rate, 3) as valuation_duty_omr
+from money

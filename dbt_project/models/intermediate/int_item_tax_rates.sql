@@ -1,0 +1,76 @@
+{#-
+  The duty and VAT rates that apply to each declaration item on its lodgement date: the tariff line
+  with the longest matching HS prefix valid that day, then the reliefs: goods of GCC origin claiming
+  the GCC preference pay no duty, and a procedure may relieve duty or VAT (seed `procedure_codes`).
+  Exports pay neither. Rates are looked up once per tariff line and day, not per item.
+-#}
+with
+
+items as (
+    select declaration_id, item_no, flow, hs_code, lodged_date, origin_is_gcc, preference_code, procedure_code
+    from {{ ref('stg_declaration_items') }}
+),
+
+tariff as (
+    select * from {{ ref('stg_tariff_schedule') }}
+),
+
+procedures as (
+    select * from {{ ref('procedure_codes') }}
+),
+
+lines as (
+    select distinct hs_code, lodged_date from items
+),
+
+matched as (
+    select
+        lines.hs_code,
+        lines.lodged_date,
+        tariff.tax_type,
+        tariff.rate,
+        row_number() over (
+            partition by lines.hs_code, lines.lodged_date, tariff.tax_type
+            order by tariff.prefix_length desc, tariff.valid_from desc
+        ) as preference
+    from lines
+    inner join tariff
+        on lines.hs_code like {{ dbt.concat(['tariff.hs_prefix', "'%'"]) }}
+        and lines.lodged_date >= tariff.valid_from
+        and (tariff.valid_to is null or lines.lodged_date <= tariff.valid_to)
+),
+
+rates as (
+    select
+        hs_code,
+        lodged_date,
+        max(case when tax_type = 'duty' then rate end) as mfn_duty_rate,
+        max(case when tax_type = 'vat' then rate end) as scheduled_vat_rate
+    from matched
+    where preference = 1
+    group by hs_code, lodged_date
+),
+
+reliefs as (
+    select
+        items.*,
+        coalesce(rates.mfn_duty_rate, 0) as mfn_duty_rate,
+        coalesce(rates.scheduled_vat_rate, 0) as scheduled_vat_rate,
+        coalesce(items.preference_code = 'GCC' and items.origin_is_gcc, false) as has_gcc_preference,
+        coalesce(procedures.duty_exempt, false) as procedure_duty_exempt,
+        coalesce(procedures.vat_exempt, false) as procedure_vat_exempt
+    from items
+    left join rates on rates.hs_code = items.hs_code and rates.lodged_date = items.lodged_date
+    left join procedures on procedures.procedure_code = items.procedure_code
+)
+
+select
+    declaration_id,
+    item_no,
+    mfn_duty_rate,
+    has_gcc_preference,
+    procedure_duty_exempt,
+    procedure_vat_exempt,
+    case when flow = 'X' or has_gcc_preference or procedure_duty_exempt then 0 else mfn_duty_rate end as duty_rate,
+    case when flow = 'X' or procedure_vat_exempt then 0 else scheduled_vat_rate end as vat_rate
+from reliefs

@@ -1,0 +1,101 @@
+{#-
+  One row per declaration item: its unit value against the reference, the money each risk signal puts
+  at risk (duty and VAT to the baisa), a risk score and the reasons behind it. Traders and declarants
+  appear only as pseudonymous keys. See docs/revenue-at-risk.md.
+-#}
+{% set threshold = var('risk')['valuation_ratio_threshold'] %}
+
+with
+
+signals as (
+    select * from {{ ref('int_declaration_signals') }}
+),
+
+keys as (
+    select * from {{ source('restricted', 'party_keys') }}
+),
+
+taxed as (
+    select
+        signals.*,
+        round((undervaluation_omr + valuation_duty_omr) * vat_rate, 3) as valuation_vat_omr,
+        round(misclassification_duty_omr * vat_rate, 3) as misclassification_vat_omr,
+        round(origin_duty_omr * vat_rate, 3) as origin_vat_omr,
+        signal_valuation or signal_misclassification or signal_origin as has_signal,
+        40 * coalesce(trader_prior_hit_rate, 0) + 20 * coalesce(declarant_prior_hit_rate, 0) as history_points
+    from signals
+),
+
+totalled as (
+    select
+        taxed.*,
+        valuation_duty_omr + misclassification_duty_omr + origin_duty_omr as duty_at_risk_omr,
+        valuation_vat_omr + misclassification_vat_omr + origin_vat_omr as vat_at_risk_omr,
+        valuation_duty_omr + misclassification_duty_omr + origin_duty_omr
+            + valuation_vat_omr + misclassification_vat_omr + origin_vat_omr as total_at_risk_omr
+    from taxed
+),
+
+scored as (
+    select
+        totalled.*,
+        least(100, history_points + case when not has_signal then 0 else
+            (case when signal_valuation then 30 + 50 * (1 - valuation_ratio / {{ threshold }}) else 0 end)
+            + (case when signal_misclassification then 60 else 0 end)
+            + (case when signal_origin then 60 else 0 end)
+            + 20 * percent_rank() over (partition by has_signal order by total_at_risk_omr, undervaluation_omr)
+        end) as risk_score
+    from totalled
+)
+
+select
+    cast(scored.declaration_id as {{ dbt.type_string() }}) as declaration_id,
+    cast(scored.item_no as integer) as item_no,
+    cast(scored.flow as {{ dbt.type_string() }}) as flow,
+    cast(scored.lodged_date as date) as lodged_date,
+    cast({{ dbt.date_trunc('month', 'scored.lodged_date') }} as date) as period_month,
+    cast(traders.party_key as {{ dbt.type_string() }}) as trader_key,
+    cast(declarants.party_key as {{ dbt.type_string() }}) as declarant_key,
+    cast(scored.office_code as {{ dbt.type_string() }}) as office_code,
+    cast(scored.hs6 as {{ dbt.type_string() }}) as hs6,
+    cast(scored.hs4 as {{ dbt.type_string() }}) as hs4,
+    cast(scored.hs2 as {{ dbt.type_string() }}) as hs2,
+    cast(scored.origin_iso3 as {{ dbt.type_string() }}) as origin_iso3,
+    cast(scored.partner_iso3 as {{ dbt.type_string() }}) as partner_iso3,
+    cast(scored.transport_mode as {{ dbt.type_string() }}) as transport_mode,
+    cast(scored.customs_value_omr as decimal(18, 3)) as customs_value_omr,
+    cast(scored.net_mass_kg as decimal(18, 3)) as net_mass_kg,
+    cast(scored.unit_value_omr_kg as {{ dbt.type_numeric() }}) as unit_value_omr_kg,
+    cast(scored.reference_median as {{ dbt.type_numeric() }}) as reference_unit_value_omr_kg,
+    cast(scored.reference_low as {{ dbt.type_numeric() }}) as reference_low_omr_kg,
+    cast(scored.reference_high as {{ dbt.type_numeric() }}) as reference_high_omr_kg,
+    cast(scored.reference_level as {{ dbt.type_string() }}) as reference_level,
+    cast(scored.reference_items as integer) as reference_items,
+    cast(scored.valuation_ratio as {{ dbt.type_numeric() }}) as valuation_ratio,
+    cast(scored.undervaluation_omr as decimal(18, 3)) as undervaluation_omr,
+    cast(scored.duty_rate as decimal(9, 6)) as duty_rate,
+    cast(scored.vat_rate as decimal(9, 6)) as vat_rate,
+    cast(scored.suggested_hs6 as {{ dbt.type_string() }}) as suggested_hs6,
+    cast(scored.valuation_duty_omr as decimal(18, 3)) as valuation_duty_at_risk_omr,
+    cast(scored.valuation_vat_omr as decimal(18, 3)) as valuation_vat_at_risk_omr,
+    cast(scored.misclassification_duty_omr as decimal(18, 3)) as misclassification_duty_at_risk_omr,
+    cast(scored.misclassification_vat_omr as decimal(18, 3)) as misclassification_vat_at_risk_omr,
+    cast(scored.origin_duty_omr as decimal(18, 3)) as origin_duty_at_risk_omr,
+    cast(scored.origin_vat_omr as decimal(18, 3)) as origin_vat_at_risk_omr,
+    cast(scored.duty_at_risk_omr as decimal(18, 3)) as duty_at_risk_omr,
+    cast(scored.vat_at_risk_omr as decimal(18, 3)) as vat_at_risk_omr,
+    cast(scored.total_at_risk_omr as decimal(18, 3)) as total_at_risk_omr,
+    cast(round(scored.risk_score, 2) as decimal(5, 2)) as risk_score,
+    cast({{ drop_last_char(flag_list([
+        ('below_reference_range', 'scored.signal_valuation'),
+        ('misclassification_suspected', 'scored.signal_misclassification'),
+        ('gcc_origin_without_gcc_production', 'scored.signal_origin'),
+        ('trader_compliance_history', 'scored.signal_trader_history'),
+    ])) }} as {{ dbt.type_string() }}) as risk_reasons,
+    cast(scored.trader_prior_hit_rate as {{ dbt.type_numeric() }}) as trader_prior_hit_rate,
+    cast(scored.declarant_prior_hit_rate as {{ dbt.type_numeric() }}) as declarant_prior_hit_rate,
+    cast(scored.risk_channel as {{ dbt.type_string() }}) as risk_channel,
+    cast(scored.inspection_outcome as {{ dbt.type_string() }}) as inspection_outcome
+from scored
+left join keys as traders on traders.party_type = 'trader' and traders.party_id = scored.trader_id
+left join keys as declarants on declarants.party_type = 'declarant' and declarants.party_id = scored.declarant_id

@@ -1,0 +1,117 @@
+{#-
+  Duty and VAT at risk by month x method x HS6 x partner. Four methods, each counting a loss once:
+  valuation, misclassification and origin from the item signals of declaration_risk, mirror from the
+  flagged negative import gaps of mirror_gaps (an annual gap spread over the year's months in
+  proportion to Oman's recorded imports of the cell, evenly where Oman recorded none). The methods
+  overlap (an under-valued shipment also opens a mirror gap), so totals are compared side by side,
+  never summed across methods. Partner is the country of origin, as in mirror_gaps (XXX when the
+  declared origin is not in the countries table).
+-#}
+with
+
+risk as (
+    select * exclude (origin_iso3), coalesce(origin_iso3, 'XXX') as origin_iso3
+    from {{ ref('declaration_risk') }}
+    where flow = 'M'
+),
+
+item_methods as (
+    select period_month, 'valuation' as method, hs6, origin_iso3 as partner_iso3,
+           undervaluation_omr as value_gap_omr, valuation_duty_at_risk_omr as duty_omr,
+           valuation_vat_at_risk_omr as vat_omr
+    from risk where undervaluation_omr > 0
+    union all
+    select period_month, 'misclassification', hs6, origin_iso3, 0,
+           misclassification_duty_at_risk_omr, misclassification_vat_at_risk_omr
+    from risk where suggested_hs6 is not null
+    union all
+    select period_month, 'origin', hs6, origin_iso3, 0, origin_duty_at_risk_omr, origin_vat_at_risk_omr
+    from risk where risk_reasons like '%gcc_origin_without_gcc_production%'
+),
+
+gaps as (
+    select year, partner_iso3, hs6, -gap_usd * {{ var('omr_per_usd') }} as value_gap_omr
+    from {{ ref('mirror_gaps') }}
+    where flow = 'M' and is_flagged and gap_usd < 0
+),
+
+monthly as (
+    select year, month_start, partner_iso3, hs6, national_value_usd
+    from {{ ref('int_national_trade_monthly') }}
+    where flow = 'M'
+),
+
+months as (
+    select distinct year, month_start from monthly
+),
+
+shares as (
+    select
+        gaps.year, gaps.partner_iso3, gaps.hs6, gaps.value_gap_omr, monthly.month_start,
+        monthly.national_value_usd / sum(monthly.national_value_usd) over (
+            partition by gaps.year, gaps.partner_iso3, gaps.hs6) as share
+    from gaps
+    inner join monthly
+        on monthly.year = gaps.year and monthly.partner_iso3 = gaps.partner_iso3 and monthly.hs6 = gaps.hs6
+    where monthly.national_value_usd > 0
+),
+
+unrecorded as (
+    select
+        gaps.year, gaps.partner_iso3, gaps.hs6, gaps.value_gap_omr, months.month_start,
+        1.0 / count(*) over (partition by gaps.year, gaps.partner_iso3, gaps.hs6) as share
+    from gaps
+    inner join months on months.year = gaps.year
+    where not exists (
+        select 1 from monthly
+        where monthly.year = gaps.year and monthly.partner_iso3 = gaps.partner_iso3
+          and monthly.hs6 = gaps.hs6 and monthly.national_value_usd > 0)
+),
+
+spread as (
+    select * from shares
+    union all
+    select * from unrecorded
+),
+
+mirror_method as (
+    select
+        spread.month_start as period_month,
+        'mirror' as method,
+        spread.hs6,
+        spread.partner_iso3,
+        round(spread.value_gap_omr * spread.share, 3) as value_gap_omr,
+        case when coalesce(countries.is_gcc, false) then 0 else coalesce(rates.mfn_duty_rate, 0) end as duty_rate,
+        coalesce(rates.vat_rate, 0) as vat_rate
+    from spread
+    left join {{ ref('int_hs6_monthly_tax_rates') }} as rates
+        on rates.hs6 = spread.hs6 and rates.month_start = spread.month_start
+    left join {{ ref('stg_countries') }} as countries on countries.iso3 = spread.partner_iso3
+),
+
+mirror_taxed as (
+    select
+        period_month, method, hs6, partner_iso3, value_gap_omr,
+        round(value_gap_omr * duty_rate, 3) as duty_omr,
+        round((value_gap_omr + round(value_gap_omr * duty_rate, 3)) * vat_rate, 3) as vat_omr
+    from mirror_method
+),
+
+all_methods as (
+    select period_month, method, hs6, partner_iso3, value_gap_omr, duty_omr, vat_omr, 1 as items from item_methods
+    union all
+    select period_month, method, hs6, partner_iso3, value_gap_omr, duty_omr, vat_omr, 0 as items from mirror_taxed
+)
+
+select
+    cast(period_month as date) as period_month,
+    cast(method as {{ dbt.type_string() }}) as method,
+    cast(hs6 as {{ dbt.type_string() }}) as hs6,
+    cast(partner_iso3 as {{ dbt.type_string() }}) as partner_iso3,
+    cast(sum(value_gap_omr) as decimal(18, 3)) as value_gap_omr,
+    cast(sum(duty_omr) as decimal(18, 3)) as duty_at_risk_omr,
+    cast(sum(vat_omr) as decimal(18, 3)) as vat_at_risk_omr,
+    cast(sum(duty_omr) + sum(vat_omr) as decimal(18, 3)) as total_at_risk_omr,
+    cast(sum(items) as integer) as items
+from all_methods
+group by period_month, method, hs6, partner_iso3

@@ -1,0 +1,107 @@
+{#-
+  Who and what an enforcement team should look at: every trader (pseudonymous key) and every route
+  (origin > partner | HS chapter | transport mode), with its volume, the share of its items carrying a
+  risk signal, the money at risk, its inspections and their hit rate. The hit rate is shrunk towards
+  the overall rate (`hit_rate_prior_weight` inspections' worth) so that one lucky inspection does not
+  top the list. risk_score = 50% money at risk + 30% flagged share + 20% hit rate, each as a
+  percentile among targets of the same type; rank 1 is the first to look at.
+-#}
+{% set prior = var('risk')['hit_rate_prior_weight'] %}
+
+with
+
+risk as (
+    select
+        *,
+        case when risk_reasons is not null then 1 else 0 end as is_flagged,
+        case when inspection_outcome is not null then 1 else 0 end as is_inspected,
+        case when inspection_outcome in ('discrepancy', 'seizure') then 1 else 0 end as is_hit
+    from {{ ref('declaration_risk') }}
+    where flow = 'M'
+),
+
+declarations as (
+    select
+        declaration_id,
+        max(trader_key) as trader_key,
+        max(is_inspected) as is_inspected,
+        max(is_hit) as is_hit
+    from risk
+    group by declaration_id
+),
+
+traders as (
+    select
+        'trader' as target_type,
+        risk.trader_key as target_key,
+        count(distinct risk.declaration_id) as declarations,
+        count(*) as items,
+        avg(cast(risk.is_flagged as {{ dbt.type_numeric() }})) as flagged_share,
+        sum(risk.total_at_risk_omr) as total_at_risk_omr
+    from risk
+    group by risk.trader_key
+),
+
+trader_inspections as (
+    select trader_key as target_key, sum(is_inspected) as inspections, sum(is_hit) as hits
+    from declarations
+    group by trader_key
+),
+
+routes as (
+    select
+        'route' as target_type,
+        {{ dbt.concat(["coalesce(origin_iso3, '?')", "'>'", "coalesce(partner_iso3, '?')", "'|HS'", "hs2", "'|'", "coalesce(transport_mode, 'unknown')"]) }} as target_key,
+        count(distinct declaration_id) as declarations,
+        count(*) as items,
+        avg(cast(is_flagged as {{ dbt.type_numeric() }})) as flagged_share,
+        sum(total_at_risk_omr) as total_at_risk_omr,
+        sum(is_inspected) as inspections,
+        sum(is_hit) as hits
+    from risk
+    group by 2
+),
+
+targets as (
+    select traders.*, coalesce(i.inspections, 0) as inspections, coalesce(i.hits, 0) as hits
+    from traders
+    left join trader_inspections as i on i.target_key = traders.target_key
+    union all
+    select * from routes
+),
+
+base_rate as (
+    select sum(is_hit) * 1.0 / nullif(sum(is_inspected), 0) as rate from declarations
+),
+
+smoothed as (
+    select
+        targets.*,
+        case when inspections > 0 then hits * 1.0 / inspections end as hit_rate,
+        (hits + {{ prior }} * coalesce(base_rate.rate, 0)) / (inspections + {{ prior }}) as smoothed_hit_rate
+    from targets
+    cross join base_rate
+),
+
+scored as (
+    select
+        smoothed.*,
+        100 * (0.5 * percent_rank() over (partition by target_type order by total_at_risk_omr)
+             + 0.3 * percent_rank() over (partition by target_type order by flagged_share)
+             + 0.2 * percent_rank() over (partition by target_type order by smoothed_hit_rate)) as risk_score
+    from smoothed
+)
+
+select
+    cast(target_type as {{ dbt.type_string() }}) as target_type,
+    cast(target_key as {{ dbt.type_string() }}) as target_key,
+    cast(declarations as integer) as declarations,
+    cast(items as integer) as items,
+    cast(flagged_share as {{ dbt.type_numeric() }}) as flagged_share,
+    cast(total_at_risk_omr as decimal(18, 3)) as total_at_risk_omr,
+    cast(inspections as integer) as inspections,
+    cast(hits as integer) as hits,
+    cast(hit_rate as {{ dbt.type_numeric() }}) as hit_rate,
+    cast(risk_score as decimal(5, 2)) as risk_score,
+    cast(row_number() over (partition by target_type order by risk_score desc, total_at_risk_omr desc, target_key) as integer) as rank
+from scored

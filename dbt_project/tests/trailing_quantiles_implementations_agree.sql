@@ -1,0 +1,37 @@
+{#-
+  The fast DuckDB formulation of trailing_quantiles (monthly lists in a RANGE window) must give exactly
+  what the portable self-join gives: any row in one and not the other fails this test.
+-#}
+{% if target.type == 'duckdb' %}
+with
+
+population as (
+    select
+        case when hash(i * 7 + 2) % 2 = 0 then 'M' else 'X' end as flow,
+        'code' || cast(hash(i * 3 + 1) % 4 as varchar) as code,
+        24240 + cast(hash(i) % 30 as integer) as month_index,
+        cast(hash(i * 5 + 3) % 10007 as double) / 7 as value
+    from range(3000) as t(i)
+),
+
+targets as (
+    select distinct flow, code, month_index + 1 as month_index from population
+),
+
+portable as (
+    {{ default__trailing_quantiles('population', 'targets', ['flow', 'code'], 12) }}
+),
+
+lists as (
+    {{ duckdb__trailing_quantiles('population', 'targets', ['flow', 'code'], 12) }}
+),
+
+a as (select flow, code, month_index, n, round(p10, 9) p10, round(p25, 9) p25, round(p50, 9) p50, round(p75, 9) p75, round(p90, 9) p90 from portable),
+b as (select flow, code, month_index, n, round(p10, 9) p10, round(p25, 9) p25, round(p50, 9) p50, round(p75, 9) p75, round(p90, 9) p90 from lists)
+
+(select 'only_portable' as side, * from a except select 'only_portable', * from b)
+union all
+(select 'only_lists' as side, * from b except select 'only_lists', * from a)
+{% else %}
+select 1 as nothing where 1 = 0
+{% endif %}
