@@ -3,6 +3,9 @@
 One check per suite, on the asset named by the suite's `meta.table` (`schema.table`). A failing
 `critical` expectation fails the check with severity ERROR, and the check is blocking, so downstream
 assets in the run do not materialize; failing `warning` expectations fail it with severity WARN only.
+Every rule's outcome is appended to `quality.rule_results` (the history behind
+`marts.data_quality_results`), whether it passed or not; a failing check also rebuilds the GX Data
+Docs so that a stopped run can be read there.
 """
 
 import json
@@ -17,9 +20,15 @@ from dagster import (
     asset_check,
 )
 
-from orchestration.quality.results import SuiteResult
+from orchestration import settings
+from orchestration.quality.parameters import suite_parameters
+from orchestration.quality.results import SuiteResult, record_rule_results
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import EXPECTATIONS_DIR
+
+
+def gx_project_dir() -> Path:
+    return settings.var_dir() / "quality" / "gx"
 
 
 def rules_markdown(result: SuiteResult) -> str:
@@ -33,9 +42,10 @@ def rules_markdown(result: SuiteResult) -> str:
     return "\n".join(lines)
 
 
-def check_result(result: SuiteResult) -> AssetCheckResult:
+def check_result(result: SuiteResult, data_docs: Path | None = None) -> AssetCheckResult:
     blocking, warning = result.blocking_failures, result.warning_failures
     failed = blocking or warning
+    links = {"data_docs": MetadataValue.path(str(data_docs))} if data_docs else {}
     return AssetCheckResult(
         passed=not failed,
         severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
@@ -46,6 +56,7 @@ def check_result(result: SuiteResult) -> AssetCheckResult:
             "blocking_failures": len(blocking),
             "warning_failures": len(warning),
             "validation_seconds": round(result.seconds, 3),
+            **links,
         },
     )
 
@@ -63,15 +74,27 @@ def gx_suite_check(suite_file: Path):
         pool=WAREHOUSE_POOL,
     )
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-        from orchestration.quality.gx_runner import load_suite, validate_table  # GX takes seconds to import
+        from orchestration.quality.gx_runner import build_data_docs, load_suite, validate_table  # slow import
 
-        result = validate_table(Path(warehouse.path), schema, table, load_suite(name))
-        for r in result.blocking_failures + result.warning_failures:
+        run_id = context.run.run_id
+        result = validate_table(
+            Path(warehouse.path),
+            schema,
+            table,
+            load_suite(name),
+            gx_root=gx_project_dir(),
+            run_name=run_id,
+            parameters=suite_parameters(),
+        )
+        with warehouse.connect() as con:
+            record_rule_results(con, run_id, result)
+        failures = result.blocking_failures + result.warning_failures
+        for r in failures:
             context.log.warning(
                 f"{result.table_name}: rule {r.rule} ({r.severity}, {r.dimension}) failed: "
                 f"{r.unexpected_count} unexpected of {r.checked_count} {r.observed or ''}"
             )
-        return check_result(result)
+        return check_result(result, build_data_docs(gx_project_dir()) if failures else None)
 
     return _check
 

@@ -8,15 +8,18 @@ each layer holds.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from orchestration import settings
 from orchestration.demo.generator import DemoConfig, generate
+from orchestration.quality.parameters import AS_OF_ENV
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -49,6 +52,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"No declarations in {landing}: generating the built-in demo dataset first.")
         _demo(argparse.Namespace(items=args.items, months=args.months, seed=args.seed, force=False))
 
+    _judge_demo_timeliness_at_its_end(landing)
+
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
@@ -74,6 +79,10 @@ def _run(args: argparse.Namespace) -> int:
             f"{c.description or ''}"[:300]
         )
     print(summary(settings.duckdb_path()))
+    published = settings.var_dir() / "published" / "current"
+    docs = settings.var_dir() / "quality" / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    print(f"BI tools read the published copy, never that file: {published}/customs_marts.duckdb, {published}/parquet/")
+    print(f"Quality history: marts.data_quality_results; Great Expectations Data Docs: {docs}")
     return 0
 
 
@@ -82,6 +91,17 @@ def _map(args: argparse.Namespace) -> None:
 
     written = Mapping.load(args.mapping).apply(Path(args.source), settings.landing_dir())
     print(f"{len(written)} file(s) written into {settings.landing_dir()} (first: {written[0]})")
+
+
+def _judge_demo_timeliness_at_its_end(landing: Path) -> None:
+    """The demo's declarations end in the past: judge their timeliness as of the day after the last one."""
+    truth = landing / "_demo_truth" / "anomalies.json"
+    if os.environ.get(AS_OF_ENV) or not truth.exists():
+        return
+    config = json.loads(truth.read_text())["config"]
+    end = DemoConfig(start=date.fromisoformat(config["start"]), months=config["months"]).end
+    os.environ[AS_OF_ENV] = end.isoformat()
+    print(f"Demo dataset: timeliness rules judge it as of {end} (set ${AS_OF_ENV} to change).")
 
 
 def summary(db_path: Path) -> str:

@@ -3,13 +3,15 @@
 from dagster import Definitions, in_process_executor
 
 from orchestration.assets.dbt import dbt_models, dbt_resource
+from orchestration.assets.publish import published_marts
+from orchestration.assets.quality import data_docs, rule_results
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.restricted import party_keys
 from orchestration.checks import gx_checks
 from orchestration.jobs import nightly_refresh, nightly_schedule
 from orchestration.resources import LandingAreaResource, WarehouseResource
 
-ASSETS = [*raw_assets, party_keys, *dbt_models]
+ASSETS = [*raw_assets, party_keys, rule_results, *dbt_models, data_docs, published_marts]
 CHECKS = gx_checks
 
 defs = Definitions(

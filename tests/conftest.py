@@ -49,6 +49,7 @@ def built_warehouse(tmp_path_factory, small_demo_master):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CUSTOMS_VAR_DIR", str(var))
         mp.setenv("CUSTOMS_DUCKDB_PATH", str(var / "warehouse.duckdb"))
+        mp.setenv("CUSTOMS_AS_OF_DATE", SMALL.end.isoformat())
         result = materialize(
             [*ASSETS, *CHECKS],
             resources={
@@ -68,4 +69,5 @@ def var_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("CUSTOMS_VAR_DIR", str(var))
     monkeypatch.setenv("CUSTOMS_DUCKDB_PATH", str(var / "warehouse.duckdb"))
     monkeypatch.setenv("CUSTOMS_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("CUSTOMS_AS_OF_DATE", SMALL.end.isoformat())
     return var

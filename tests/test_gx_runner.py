@@ -39,9 +39,36 @@ def _build(db, bad_origin: int = 0, bad_channel: int = 0, duplicate: int = 0) ->
     con.close()
 
 
+# the first rules of the staged-declarations gate, on a table built here
+RULES = [
+    "declarations_present",
+    "declaration_item_key_unique",
+    "declaration_id_present",
+    "flow_valid",
+    "origin_country_known",
+    "risk_channel_valid",
+    "latest_lodgement_is_recent",
+]
+
+
 @pytest.fixture
-def suite():
-    return load_suite("stg_declaration_items")
+def suite(tmp_path):
+    spec = json.loads(suite_path("stg_declaration_items").read_text())
+    spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule"] in RULES]
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "gate.json").write_text(json.dumps(spec))
+    return load_suite("gate", tmp_path / "suites")
+
+
+def validate(db, suite, min_lodged_date="2022-01-01"):
+    return validate_table(
+        db,
+        "staging",
+        "stg_declaration_items",
+        suite,
+        gx_root=db.parent / "gx",
+        parameters={"min_lodged_date": min_lodged_date},
+    )
 
 
 def _by_rule(result):
@@ -51,10 +78,10 @@ def _by_rule(result):
 def test_clean_table_passes_every_rule_with_exact_counts(tmp_path, suite):
     db = tmp_path / "w.duckdb"
     _build(db)
-    result = validate_table(db, "staging", "stg_declaration_items", suite)
+    result = validate(db, suite)
     assert not result.blocking_failures and not result.warning_failures
     rules = _by_rule(result)
-    assert len(rules) == len(json.loads(suite_path("stg_declaration_items").read_text())["expectations"])
+    assert sorted(rules) == sorted(RULES)
     assert rules["declaration_id_present"].checked_count == ROWS
     assert rules["declarations_present"].observed == str(ROWS)
     duckdb.connect(str(db)).close()  # the file is free for the next writer
@@ -63,7 +90,7 @@ def test_clean_table_passes_every_rule_with_exact_counts(tmp_path, suite):
 def test_a_blocking_rule_fails_with_its_unexpected_count(tmp_path, suite):
     db = tmp_path / "w.duckdb"
     _build(db, bad_origin=5, duplicate=4)
-    result = validate_table(db, "staging", "stg_declaration_items", suite)
+    result = validate(db, suite)
     rules = _by_rule(result)
     failed = {r.rule for r in result.blocking_failures}
     assert failed == {"origin_country_known", "declaration_item_key_unique"}
@@ -76,17 +103,25 @@ def test_a_blocking_rule_fails_with_its_unexpected_count(tmp_path, suite):
 def test_within_the_mostly_tolerance_a_rule_passes(tmp_path, suite):
     db = tmp_path / "w.duckdb"
     _build(db, bad_origin=2)  # 0.1% of 2,000 is allowed to lack a known origin
-    assert not validate_table(db, "staging", "stg_declaration_items", suite).blocking_failures
+    assert not validate(db, suite).blocking_failures
 
 
 def test_a_warning_rule_fails_without_blocking(tmp_path, suite):
     db = tmp_path / "w.duckdb"
     _build(db, bad_channel=3)
-    result = validate_table(db, "staging", "stg_declaration_items", suite)
+    result = validate(db, suite)
     assert not result.blocking_failures
     assert [(r.rule, r.unexpected_count) for r in result.warning_failures] == [("risk_channel_valid", 3)]
     check = check_result(result)
     assert not check.passed and check.severity.value == "WARN"
+
+
+def test_a_timeliness_rule_compares_with_the_as_of_date(tmp_path, suite):
+    db = tmp_path / "w.duckdb"
+    _build(db)  # the latest lodgement is 2022-01-02
+    late = _by_rule(validate(db, suite, min_lodged_date="2022-01-05"))["latest_lodgement_is_recent"]
+    assert not late.passed and late.severity == "warning" and late.dimension == "timeliness"
+    assert _by_rule(validate(db, suite, min_lodged_date="2022-01-02"))["latest_lodgement_is_recent"].passed
 
 
 def test_every_suite_names_rule_dimension_and_a_known_severity():

@@ -63,6 +63,7 @@ def test_a_blocking_quality_rule_stops_the_layers_built_on_it(var_dir, small_dem
         writer.writeheader()
         for i, row in enumerate(rows[:40]):
             writer.writerow({**row, "declaration_id": f"LATE{i}", "origin_country": "ZZ"})
+    unknown = len(rows[:40])
 
     result = materialize(
         _all_definitions(),
@@ -78,8 +79,12 @@ def test_a_blocking_quality_rule_stops_the_layers_built_on_it(var_dir, small_dem
     assert not any(key.path[0] in ("intermediate", "marts") for key in materialized)
     con = duckdb.connect(str(var_dir / "warehouse.duckdb"), read_only=True)
     marts = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()[0][0]
+    recorded = con.execute("""SELECT passed, unexpected_count FROM quality.rule_results
+                              WHERE rule = 'origin_country_known'""").fetchall()
     con.close()
     assert marts == 0
+    assert recorded == [(False, unknown)]  # the stopped run's failure is in the quality history
+    assert not (var_dir / "published" / "current").exists()  # nothing reaches BI
 
 
 def test_nightly_schedule_runs_the_full_job_at_two_muscat_time():

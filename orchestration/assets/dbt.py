@@ -11,6 +11,7 @@ step to that step), so the Great Expectations checks on staged tables can stop t
 marts are built by a separate step. The split costs one more dbt invocation (about 5 s) per run.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +61,13 @@ def ensure_manifest() -> Path:
             cwd=settings.DBT_PROJECT_DIR,
         )
     return MANIFEST
+
+
+def model_keys(schema: str) -> list[AssetKey]:
+    """Asset keys of the dbt models built into `schema` (e.g. every mart)."""
+    nodes = json.loads(ensure_manifest().read_text())["nodes"].values()
+    names = sorted(n["name"] for n in nodes if n["resource_type"] == "model" and n["config"].get("schema") == schema)
+    return [AssetKey([schema, name]) for name in names]
 
 
 class CustomsDbtTranslator(DagsterDbtTranslator):

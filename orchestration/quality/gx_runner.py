@@ -8,13 +8,15 @@ DuckDB in two ways, both fixed here:
   `_buffer_duckdb_results` fetches DuckDB results before the connection is released;
 - SQLAlchemy 2.1 reflects columns through `pg_catalog.pg_collation`, which DuckDB lacks, so GX falls
   back to reading the whole table to learn its column names: the project pins SQLAlchemy < 2.1.
-The warehouse is opened read-only.
+The warehouse is opened read-only. Results are stored in a file-backed GX project (one per var
+folder) so that Data Docs can be built from them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import great_expectations as gx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from sqlalchemy.engine import cursor as sa_cursor  # noqa: E402
 
 from orchestration.quality.results import DIMENSIONS, RuleResult, SuiteResult  # noqa: E402
@@ -42,14 +45,14 @@ if not sa.event.contains(sa.engine.Engine, "after_cursor_execute", _buffer_duckd
     sa.event.listen(sa.engine.Engine, "after_cursor_execute", _buffer_duckdb_results)
 
 
-def suite_path(name: str) -> Path:
-    return EXPECTATIONS_DIR / f"{name}.json"
+def suite_path(name: str, directory: Path = EXPECTATIONS_DIR) -> Path:
+    return directory / f"{name}.json"
 
 
-def load_suite(name: str) -> gx.ExpectationSuite:
+def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> gx.ExpectationSuite:
     """A suite stored in `expectations/<name>.json` (GX's own JSON layout); each expectation carries
     its GX `severity` (critical = blocking) and a `meta` with the rule name and quality dimension."""
-    spec = json.loads(suite_path(name).read_text())
+    spec = json.loads(suite_path(name, directory).read_text())
     for e in spec["expectations"]:
         meta = e.get("meta", {})
         if meta.get("dimension") not in DIMENSIONS or not meta.get("rule"):
@@ -59,8 +62,29 @@ def load_suite(name: str) -> gx.ExpectationSuite:
     return gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"], meta=spec.get("meta", {}))
 
 
-def validate_table(db_path: Path, schema: str, table: str, suite: gx.ExpectationSuite) -> SuiteResult:
-    """Validate `schema.table` of the DuckDB file at `db_path` (opened read-only) against `suite`."""
+def _context(root: Path):
+    """The file-backed GX project under `root` (suites, validation results, Data Docs), one per process."""
+    if root not in _CONTEXTS:
+        context = gx.get_context(mode="file", project_root_dir=root)
+        context.variables.progress_bars = {"globally": False}
+        _CONTEXTS[root] = context
+    return _CONTEXTS[root]
+
+
+_CONTEXTS: dict[Path, object] = {}
+
+
+def validate_table(
+    db_path: Path,
+    schema: str,
+    table: str,
+    suite: gx.ExpectationSuite,
+    gx_root: Path,
+    run_name: str = "manual",
+    parameters: dict | None = None,
+) -> SuiteResult:
+    """Validate `schema.table` of the DuckDB file at `db_path` (opened read-only) against `suite`;
+    the validation result is stored in the GX project at `gx_root` for Data Docs."""
     started = datetime.now(UTC)
     opened = []  # GX creates engines of its own; close every DuckDB connection it opened
 
@@ -68,19 +92,26 @@ def validate_table(db_path: Path, schema: str, table: str, suite: gx.Expectation
         opened.append(dbapi_connection)
 
     sa.event.listen(sa.pool.Pool, "connect", track)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    source = context.data_sources.add_sql(
+    context = _context(gx_root)
+    source = context.data_sources.add_or_update_sql(
         name="warehouse",
         connection_string=f"duckdb:///{db_path}",
         kwargs={"connect_args": {"read_only": True}},
     )
     try:
+        name = f"{schema}.{table}"
         with warnings.catch_warnings():  # DuckDB cannot take a schema in its connection settings
             warnings.filterwarnings("ignore", "`schema_name` is deprecated", DeprecationWarning)
-            asset = source.add_table_asset(name=table, table_name=table, schema_name=schema)
-        batch = asset.add_batch_definition_whole_table("all").get_batch()
-        outcome = batch.validate(suite, result_format="SUMMARY")
+            asset = source.add_table_asset(name=name, table_name=table, schema_name=schema)
+        batch_definition = asset.add_batch_definition_whole_table("whole_table")
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch_definition, suite=context.suites.add_or_update(suite))
+        )
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(name=name, validation_definitions=[definition], result_format="SUMMARY")
+        )
+        run = checkpoint.run(expectation_parameters=parameters or {}, run_id=RunIdentifier(run_name=run_name))
+        outcome = next(iter(run.run_results.values()))
     finally:  # release the file for the next writer, which may be another process
         sa.event.remove(sa.pool.Pool, "connect", track)
         source.get_engine().dispose()
@@ -92,8 +123,9 @@ def validate_table(db_path: Path, schema: str, table: str, suite: gx.Expectation
         res = r.result or {}
         error = (r.exception_info or {}).get("exception_message")
         unexpected = res.get("unexpected_count")
-        checked = res.get("element_count")
         observed = res.get("observed_value")
+        if cfg.type == "unexpected_rows_expectation":  # GX reports the count of offending rows as observed
+            unexpected, observed = observed, None
         result.rules.append(
             RuleResult(
                 table_name=f"{schema}.{table}",
@@ -103,9 +135,22 @@ def validate_table(db_path: Path, schema: str, table: str, suite: gx.Expectation
                 severity=SEVERITIES[getattr(cfg, "severity", None) or "critical"],
                 passed=bool(r.success) and not error,
                 unexpected_count=int(unexpected) if unexpected is not None else (0 if r.success else None),
-                checked_count=int(checked) if checked is not None else None,
+                checked_count=int(res["element_count"]) if res.get("element_count") is not None else None,
                 observed=f"error: {error}" if error else (str(observed) if observed is not None else None),
             )
         )
     result.seconds = (datetime.now(UTC) - started).total_seconds()
     return result
+
+
+def build_data_docs(gx_root: Path, keep_runs: int = 30) -> Path:
+    """Rebuild the GX Data Docs site from the stored validation results (the last `keep_runs` runs of
+    each suite are kept) and return the path of its index page."""
+    validations = gx_root / "gx" / "uncommitted" / "validations"
+    for suite_dir in (d for d in validations.glob("*") if d.is_dir()):
+        runs = sorted((d for d in suite_dir.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime)
+        for old in runs[:-keep_runs]:
+            shutil.rmtree(old, ignore_errors=True)
+    context = _context(gx_root)
+    context.build_data_docs()
+    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

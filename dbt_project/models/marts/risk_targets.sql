@@ -56,8 +56,8 @@ routes as (
         count(*) as items,
         avg(cast(is_flagged as {{ dbt.type_numeric() }})) as flagged_share,
         sum(total_at_risk_omr) as total_at_risk_omr,
-        sum(is_inspected) as inspections,
-        sum(is_hit) as hits
+        count(distinct case when is_inspected = 1 then declaration_id end) as inspections,
+        count(distinct case when is_hit = 1 then declaration_id end) as hits
     from risk
     group by 2
 ),
