@@ -2,23 +2,31 @@
 
 from dagster import Definitions, in_process_executor
 
+from orchestration.assets.comtrade import comtrade_api
 from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.publish import published_marts
 from orchestration.assets.quality import data_docs, rule_results
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.restricted import party_keys
 from orchestration.checks import gx_checks
-from orchestration.jobs import nightly_refresh, nightly_schedule
-from orchestration.resources import LandingAreaResource, WarehouseResource
+from orchestration.jobs import comtrade_refresh, nightly_refresh, nightly_schedule
+from orchestration.resources import ComtradeResource, LandingAreaResource, WarehouseResource
 
-ASSETS = [*raw_assets, party_keys, rule_results, *dbt_models, data_docs, published_marts]
+# what the nightly refresh materializes; partner statistics are fetched per reference year by comtrade_refresh
+NIGHTLY_ASSETS = [*raw_assets, party_keys, rule_results, *dbt_models, data_docs, published_marts]
+ASSETS = [comtrade_api, *NIGHTLY_ASSETS]
 CHECKS = gx_checks
 
 defs = Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
-    jobs=[nightly_refresh],
+    jobs=[nightly_refresh, comtrade_refresh],
     schedules=[nightly_schedule],
-    resources={"warehouse": WarehouseResource(), "landing": LandingAreaResource(), "dbt": dbt_resource},
+    resources={
+        "warehouse": WarehouseResource(),
+        "landing": LandingAreaResource(),
+        "dbt": dbt_resource,
+        "comtrade": ComtradeResource(),
+    },
     executor=in_process_executor,
 )

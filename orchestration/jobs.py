@@ -7,7 +7,8 @@ from orchestration.settings import TIMEZONE
 
 nightly_refresh = define_asset_job(
     "nightly_refresh",
-    selection=AssetSelection.all(),
+    # partner statistics are fetched from the API per reference year, by their own job
+    selection=AssetSelection.all() - AssetSelection.assets(["landing", "comtrade_api"]),
     executor_def=in_process_executor,
     description="Load the landing area, rebuild every layer and run every quality check.",
 )
@@ -18,4 +19,11 @@ nightly_schedule = ScheduleDefinition(
     cron_schedule="0 2 * * *",
     execution_timezone=TIMEZONE,
     description="Every night at 02:00 Muscat time, after the clearance system's end-of-day extract.",
+)
+
+comtrade_refresh = define_asset_job(
+    "comtrade_refresh",
+    selection=AssetSelection.assets(["landing", "comtrade_api"]),
+    executor_def=in_process_executor,
+    description="Fetch one reference year of partners' records about Oman from the UN Comtrade API.",
 )

@@ -54,3 +54,28 @@ class LandingAreaResource(ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.path)
+
+
+class ComtradeResource(ConfigurableResource):
+    """The UN Comtrade API. The subscription key is read from the environment variable named here at
+    request time, so it is never part of the run configuration the UI shows."""
+
+    base_url: str = Field(default="https://comtradeapi.un.org", description="Service root (a mirror or a test server).")
+    key_env: str = Field(default="COMTRADE_API_KEY", description="Environment variable holding the subscription key.")
+    timeout_seconds: float = 60.0
+    max_retries: int = 5
+    backoff_seconds: float = 2.0
+    daily_call_budget: int = Field(default=500, description="Calls allowed per UTC day, counted across runs.")
+
+    def client(self):
+        from orchestration.ingest.comtrade import ComtradeClient
+
+        return ComtradeClient(
+            base_url=self.base_url,
+            key_env=self.key_env,
+            timeout=self.timeout_seconds,
+            max_retries=self.max_retries,
+            backoff_seconds=self.backoff_seconds,
+            daily_call_budget=self.daily_call_budget,
+            state_file=settings.var_dir() / "state" / "comtrade_calls.json",
+        )

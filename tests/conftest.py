@@ -41,7 +41,7 @@ def built_warehouse(tmp_path_factory, small_demo_master):
     from dagster import DagsterInstance, materialize
 
     from orchestration.assets.dbt import dbt_resource
-    from orchestration.definitions import ASSETS, CHECKS
+    from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
     from orchestration.resources import LandingAreaResource, WarehouseResource
 
     landing, summary = small_demo_master
@@ -51,7 +51,7 @@ def built_warehouse(tmp_path_factory, small_demo_master):
         mp.setenv("CUSTOMS_DUCKDB_PATH", str(var / "warehouse.duckdb"))
         mp.setenv("CUSTOMS_AS_OF_DATE", SMALL.end.isoformat())
         result = materialize(
-            [*ASSETS, *CHECKS],
+            [*NIGHTLY_ASSETS, *CHECKS],
             resources={
                 "warehouse": WarehouseResource(path=str(var / "warehouse.duckdb")),
                 "landing": LandingAreaResource(path=str(landing)),

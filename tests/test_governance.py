@@ -18,7 +18,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from orchestration.assets.dbt import DBT_EXECUTABLE, dbt_resource, ensure_manifest
-from orchestration.definitions import ASSETS, CHECKS, defs
+from orchestration.definitions import CHECKS, NIGHTLY_ASSETS, defs
 from orchestration.resources import LandingAreaResource, WarehouseResource
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -56,7 +56,7 @@ def _refresh(landing: Path, var: Path, as_of: str):
         mp.setenv("CUSTOMS_AS_OF_DATE", as_of)
         mp.setenv("CUSTOMS_PSEUDONYMISATION_KEY", SECRET)
         return materialize(
-            [*ASSETS, *CHECKS],
+            [*NIGHTLY_ASSETS, *CHECKS],
             instance=DagsterInstance.ephemeral(),
             raise_on_error=False,
             resources={

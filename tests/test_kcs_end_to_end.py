@@ -10,7 +10,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from orchestration.assets.dbt import dbt_resource
-from orchestration.definitions import ASSETS, CHECKS
+from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
 from orchestration.demo.generator import write_reference_tables
 from orchestration.ingest.mapping import Mapping
 from orchestration.resources import LandingAreaResource, WarehouseResource
@@ -38,7 +38,7 @@ def kcs_warehouse(shared_data, tmp_path_factory):
         mp.setenv("CUSTOMS_VAR_DIR", str(root / "var"))
         mp.setenv("CUSTOMS_DUCKDB_PATH", str(db))
         result = materialize(
-            [*ASSETS, *CHECKS],
+            [*NIGHTLY_ASSETS, *CHECKS],
             instance=DagsterInstance.ephemeral(),
             resources={
                 "warehouse": WarehouseResource(path=str(db)),

@@ -333,3 +333,28 @@ def test_a_load_killed_midway_leaves_no_partial_rows_and_a_rerun_completes(tmp_p
         proc.wait()
         assert _table_state(db) == (summary["items"],) * 3
     assert 0 in outcomes, f"no kill landed during the load ({duration:.2f} s): the test proved nothing"
+
+
+def test_cepii_baci_files_land_in_partner_trade_as_records_about_oman(con, tmp_path):
+    folder = tmp_path / "landing" / "partner_trade" / "baci"
+    folder.mkdir(parents=True)
+    (folder / "country_codes_V202401.csv").write_text(
+        "country_code,country_name,country_iso2,country_iso3\n156,China,CN,CHN\n512,Oman,OM,OMN\n699,India,IN,IND\n842,USA,US,USA\n"
+    )
+    (folder / "BACI_HS17_Y2021_V202401.csv").write_text(
+        "t,i,j,k,v,q\n"
+        "2021,156,512,851712,1234.5,10.2\n"  # China's exports to Oman
+        "2021,512,699,310210,800,2000\n"  # India's imports from Oman
+        "2021,156,842,851712,99999,1\n"  # not about Oman: left out
+        "2021,842,512,40110,12.5,NA\n"
+    )  # leading zero restored, quantity not available
+    files = [f for f in scan(tmp_path / "landing", "partner_trade") if not f.path.name.startswith("country_codes")]
+    report = load_files(con, contracts.PARTNER_TRADE, files)
+    assert report.rejected == [] and report.loaded == 3 and report.reconciles
+    rows = con.execute("""SELECT reporterISO, flowCode, cmdCode, classificationCode, primaryValue, fobvalue, cifvalue, netWgt, source_format
+                          FROM raw.partner_trade ORDER BY reporterISO""").fetchall()
+    assert rows == [
+        ("CHN", "X", "851712", "H5", 1234500.0, 1234500.0, None, 10200.0, "baci"),
+        ("IND", "M", "310210", "H5", 800000.0, 800000.0, None, 2000000.0, "baci"),
+        ("USA", "X", "040110", "H5", 12500.0, 12500.0, None, None, "baci"),
+    ]

@@ -102,3 +102,53 @@ def test_concordance_groups_on_the_real_hs2022_concordance_stay_small_and_conver
     con.close()
     assert not_converged == 0 and largest <= 25 and groups > 50
     assert phones and "851713" in phones[0][0] and "851714" in phones[0][0]
+
+
+def test_the_real_reference_files_dropped_in_replace_the_defaults_and_every_join_holds(
+    shared_data, small_demo_master, tmp_path
+):
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.assets.dbt import dbt_resource
+    from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
+    from orchestration.resources import LandingAreaResource, WarehouseResource
+
+    landing = tmp_path / "landing"
+    shutil.copytree(small_demo_master[0], landing)
+    reference = landing / "reference"
+    shutil.copy(shared_data / "hs-nomenclature" / "harmonized-system.csv", reference / "hs_nomenclature.csv")
+    shutil.copy(
+        shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", reference / "hs_concordance.csv"
+    )
+    shutil.copy(shared_data / "country-codes" / "country-codes.csv", reference / "countries.csv")  # its own layout
+    db = tmp_path / "var" / "warehouse.duckdb"
+    env = {"CUSTOMS_VAR_DIR": str(tmp_path / "var"), "CUSTOMS_DUCKDB_PATH": str(db), "CUSTOMS_AS_OF_DATE": "2021-07-01"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        result = materialize(
+            [*NIGHTLY_ASSETS, *CHECKS],
+            instance=DagsterInstance.ephemeral(),
+            resources={
+                "warehouse": WarehouseResource(path=str(db)),
+                "landing": LandingAreaResource(path=str(landing)),
+                "dbt": dbt_resource,
+            },
+        )
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    assert result.success
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert failed == [], failed
+    con = duckdb.connect(str(db), read_only=True)
+    countries, lineage = con.execute("SELECT count(*), any_value(_source_file) FROM raw.countries").fetchall()[0]
+    unresolved = con.execute("""
+        SELECT count(*) FROM staging.stg_declaration_items d
+        LEFT JOIN staging.stg_hs_nomenclature n ON n.hs_code = d.hs6
+        WHERE d.origin_iso3 IS NULL OR d.partner_iso3 IS NULL OR n.hs_code IS NULL""").fetchall()[0][0]
+    oman = con.execute("SELECT is_gcc, comtrade_code FROM raw.countries WHERE iso3 = 'OMN'").fetchall()
+    usa = con.execute("SELECT comtrade_code FROM raw.countries WHERE iso3 = 'USA'").fetchall()
+    con.close()
+    assert countries > 240 and lineage == "reference/countries.csv (mapped: country_codes)"
+    assert unresolved == 0 and oman == [(True, 512)] and usa == [(842,)]

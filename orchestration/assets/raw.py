@@ -5,6 +5,7 @@ guarantees) and reports, for every load, rows received, loaded and quarantined. 
 every raw table: the load reconciles (blocking) and every delivered file could be read.
 """
 
+import shutil
 from pathlib import Path
 
 from dagster import (
@@ -27,6 +28,7 @@ from orchestration.demo.generator import write_reference_tables
 from orchestration.ingest import contracts
 from orchestration.ingest.contracts import Contract
 from orchestration.ingest.loader import LoadReport, load_files
+from orchestration.ingest.mapping import Mapping
 from orchestration.ingest.readers import LandingFile, scan
 from orchestration.resources import WAREHOUSE_POOL, LandingAreaResource, WarehouseResource
 
@@ -144,13 +146,28 @@ def _load_asset(contract: Contract, files_for):
 
 
 raw_declaration_items = _load_asset(contracts.DECLARATION_ITEMS, lambda root: scan(root, "declarations"))
-raw_partner_trade = _load_asset(contracts.PARTNER_TRADE, lambda root: scan(root, "partner_trade"))
+raw_partner_trade = _load_asset(
+    contracts.PARTNER_TRADE,
+    # BACI's country_codes file is read with the BACI data beside it, not loaded on its own
+    lambda root: [f for f in scan(root, "partner_trade") if not f.path.name.startswith("country_codes")],
+)
 
 
 def reference_files(root: Path, table: str) -> list[LandingFile]:
-    """`reference/<table>.csv` (or .parquet) from the landing area, else the built-in default."""
+    """`reference/<table>.csv` (or .parquet) from the landing area, else the built-in default. A file
+    in a known public layout (e.g. datasets/country-codes for countries) is mapped onto the contract
+    first; its lineage still names the delivered file."""
     delivered = [f for f in scan(root, "reference") if f.path.stem == table]
     if delivered:
+        latest = delivered[-1]
+        if latest.format == "csv":
+            header = latest.path.read_text(encoding="utf-8-sig").split("\n", 1)[0].replace('"', "").split(",")
+            mapping = Mapping.recognising(table, header)
+            if mapping is not None:
+                out = settings.var_dir() / "reference_mapped" / table
+                shutil.rmtree(out, ignore_errors=True)
+                mapped = mapping.apply(latest.path.parent, root, sources=[latest.path], out=out)[0]
+                return [LandingFile(mapped, f"{latest.relpath} (mapped: {mapping.name})", latest.sha256)]
         return delivered
     defaults = settings.var_dir() / "reference_defaults"
     if not (defaults / f"{table}.csv").exists():

@@ -26,6 +26,7 @@ class Mapping:
     files: str
     columns: dict[str, str]
     split_by_day: str | None = None
+    detect: tuple[str, ...] = ()  # header columns that identify a file in this layout
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> Mapping:
@@ -42,23 +43,41 @@ class Mapping:
         missing = [c.name for c in target.columns if c.required and c.name not in columns]
         if missing:
             raise ValueError(f"{path.name}: required columns of {target.table} not mapped: {missing}")
-        return cls(spec["name"], target, spec["source"]["files"], columns, spec["source"].get("split_by_day"))
+        return cls(
+            spec["name"],
+            target,
+            spec["source"]["files"],
+            columns,
+            spec["source"].get("split_by_day"),
+            tuple(spec.get("detect", ())),
+        )
+
+    @classmethod
+    def recognising(cls, table: str, header: list[str]) -> Mapping | None:
+        """The shipped mapping onto `table` whose `detect` columns are all in `header`, if any."""
+        for path in sorted(MAPPINGS_DIR.glob("*.yml")):
+            mapping = cls.load(path)
+            if mapping.target.table == table and mapping.detect and set(mapping.detect) <= set(header):
+                return mapping
+        return None
 
     def destination(self, landing: Path) -> Path:
         if self.target is DECLARATION_ITEMS:
             return landing / "declarations" / self.name
         return landing / "reference"
 
-    def apply(self, source_dir: Path, landing: Path) -> list[Path]:
-        """Write the mapped files into the landing area; return them."""
-        sources = sorted(Path(source_dir).glob(self.files))
+    def apply(
+        self, source_dir: Path, landing: Path, sources: list[Path] | None = None, out: Path | None = None
+    ) -> list[Path]:
+        """Write the mapped files into the landing area (or `out`); return them."""
+        sources = sources or sorted(Path(source_dir).glob(self.files))
         if not sources:
             raise FileNotFoundError(f"no files matching {self.files} in {source_dir}")
         paths = "[" + ", ".join(f"'{p}'" for p in sources) + "]"
         select = ", ".join(f'CAST(({expr}) AS VARCHAR) AS "{col}"' for col, expr in self.columns.items())
         con = duckdb.connect()
         con.execute(f"CREATE TABLE mapped AS SELECT {select} FROM read_csv({paths}, all_varchar = true, header = true)")
-        out = self.destination(landing)
+        out = out or self.destination(landing)
         out.mkdir(parents=True, exist_ok=True)
         written = []
         if self.split_by_day:

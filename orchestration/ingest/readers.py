@@ -9,6 +9,7 @@ its own with DuckDB's message while the others go ahead.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,9 @@ def stage_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[
     groups: dict[tuple, list[LandingFile]] = {}
     for f in files:
         try:
-            groups.setdefault((f.format, *_header(f, contract)), []).append(f)
+            header = _header(f, contract)
+            fmt = "baci" if header == BACI_HEADER else f.format
+            groups.setdefault((fmt, *header), []).append(f)
         except FileRejected as exc:
             rejected[f.relpath] = str(exc)
     for (fmt, *header), group in groups.items():
@@ -127,6 +130,8 @@ def _header(f: LandingFile, contract: Contract) -> tuple[str, ...]:
                 )
     else:
         names = ()  # JSON bodies are checked record by record
+    if contract.table == "partner_trade" and tuple(n.lower() for n in names) == BACI_HEADER:
+        return BACI_HEADER
     if names:
         present = {n.lower() for n in names}
         missing = [c for c in contract.required if c.lower() not in present]
@@ -206,7 +211,67 @@ def _stage_comtrade_json(con, contract: Contract, files: list[LandingFile], head
     con.execute("DROP TABLE _json")
 
 
-_READERS = {"csv": _stage_csv, "parquet": _stage_parquet, "json": _stage_comtrade_json}
+BACI_HEADER = ("t", "i", "j", "k", "v", "q")
+BACI_VINTAGES = {"92": "H0", "96": "H1", "02": "H2", "07": "H3", "12": "H4", "17": "H5", "22": "H6"}
+
+
+def baci_country_file(folder: Path) -> Path | None:
+    found = sorted(folder.glob("country_codes*.csv"))
+    return found[-1] if found else None
+
+
+def _stage_baci(con, contract: Contract, files: list[LandingFile], header: list[str]) -> None:
+    """CEPII BACI (year t, exporter i, importer j, HS6 k, value v in thousand USD, quantity q in tonnes,
+    reconciled FOB values) as Comtrade-shaped records about Oman: flows to Oman as the exporter's
+    exports, flows from Oman as the importer's imports. Countries come from the release's
+    country_codes file beside the data; the HS edition from the file name (BACI_HS17_... = H5)."""
+    for f in files:
+        countries = baci_country_file(f.path.parent)
+        if countries is None:
+            raise FileRejected(f"{f.relpath}: no BACI country_codes*.csv beside it")
+        match = re.search(r"HS(\d\d)", f.path.name)
+        if not match or match.group(1) not in BACI_VINTAGES:
+            raise FileRejected(f"{f.relpath}: the HS edition (BACI_HSyy_...) is not in the file name")
+        columns = countries.read_text(encoding="utf-8-sig").splitlines()[0].lower()
+        iso3 = "country_iso3" if "country_iso3" in columns else "iso_3digit_alpha"  # 2024 and older releases
+        partner = f"CASE WHEN TRY_CAST(b.i AS INTEGER) = {HOME} THEN b.j ELSE b.i END"
+        exprs = {
+            "typeCode": "'C'",
+            "freqCode": "'A'",
+            "period": "b.t",
+            "reporterCode": partner,
+            "reporterISO": f"c.{iso3}",
+            "flowCode": f"CASE WHEN TRY_CAST(b.i AS INTEGER) = {HOME} THEN 'M' ELSE 'X' END",
+            "partnerCode": f"'{HOME}'",
+            "partnerISO": "'OMN'",
+            "partner2Code": "'0'",
+            "classificationCode": f"'{BACI_VINTAGES[match.group(1)]}'",
+            "cmdCode": "lpad(b.k, 6, '0')",
+            "customsCode": "'C00'",
+            "motCode": "'0'",
+            "qtyUnitCode": "'8'",
+            "qty": "CAST(TRY_CAST(b.q AS DOUBLE) * 1000 AS VARCHAR)",
+            "netWgt": "CAST(TRY_CAST(b.q AS DOUBLE) * 1000 AS VARCHAR)",
+            "cifvalue": "NULL",
+            "fobvalue": "CAST(TRY_CAST(b.v AS DOUBLE) * 1000 AS VARCHAR)",
+            "primaryValue": "CAST(TRY_CAST(b.v AS DOUBLE) * 1000 AS VARCHAR)",
+            "isReported": "'false'",
+            "isAggregate": "'false'",
+        }
+        select = ", ".join(exprs.get(c.source_name, "NULL") for c in contract.columns)
+        con.execute(f"""
+            INSERT INTO {STAGE}
+            SELECT {select}, 'baci', '{_sql_str(f.relpath)}', NULL
+            FROM read_csv('{_sql_str(str(f.path))}', header = true, all_varchar = true) AS b
+            LEFT JOIN read_csv('{_sql_str(str(countries))}', header = true, all_varchar = true) AS c
+                ON TRY_CAST(c.country_code AS INTEGER) = TRY_CAST({partner} AS INTEGER)
+            WHERE TRY_CAST(b.i AS INTEGER) = {HOME} OR TRY_CAST(b.j AS INTEGER) = {HOME}
+        """)
+
+
+HOME = 512  # Oman's Comtrade and BACI code
+
+_READERS = {"csv": _stage_csv, "parquet": _stage_parquet, "json": _stage_comtrade_json, "baci": _stage_baci}
 
 
 def _relpath_case(files: list[LandingFile]) -> str:

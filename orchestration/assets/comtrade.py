@@ -1,0 +1,112 @@
+"""Partner statistics fetched from the UN Comtrade API, one partition per reference year.
+
+The responses are written into the landing area (`partner_trade/comtrade_api/<year>/`) exactly as
+received; `raw/partner_trade` then loads them like any delivered file, so a load can always be
+replayed offline from what was fetched.
+"""
+
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    MaterializeResult,
+    TimeWindowPartitionsDefinition,
+    asset,
+)
+from pydantic import Field
+
+from orchestration.ingest.comtrade import Chunk, ComtradeError, FetchReport
+from orchestration.resources import WAREHOUSE_POOL, ComtradeResource, LandingAreaResource, WarehouseResource
+from orchestration.settings import TIMEZONE
+
+YEARLY = TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1 *", fmt="%Y", start="2017", timezone=TIMEZONE, end_offset=1
+)
+# Oman's main trade partners (ISO alpha-3); the reporters whose records mirror Oman's trade.
+MAIN_PARTNERS = [
+    "ARE",
+    "SAU",
+    "QAT",
+    "KWT",
+    "BHR",
+    "CHN",
+    "IND",
+    "PAK",
+    "JPN",
+    "KOR",
+    "THA",
+    "VNM",
+    "MYS",
+    "IDN",
+    "USA",
+    "BRA",
+    "DEU",
+    "FRA",
+    "NLD",
+    "ITA",
+    "GBR",
+    "CHE",
+    "TUR",
+    "EGY",
+    "AUS",
+    "NZL",
+]
+
+
+class ComtradeFetch(Config):
+    reporters: list[str] = Field(default=MAIN_PARTNERS, description="Reporters (ISO alpha-3) to fetch.")
+    flows: list[str] = Field(
+        default=["X", "M", "RX"], description="Partner flows: X mirrors Oman's imports, M its exports."
+    )
+
+
+@asset(
+    key=["landing", "comtrade_api"],
+    partitions_def=YEARLY,
+    group_name="raw",
+    owners=["team:customs-data-engineering"],
+    kinds={"python"},
+    pool=WAREHOUSE_POOL,
+    description="Partners' annual records about Oman from the UN Comtrade API, stored as received in the landing area.",
+)
+def comtrade_api(
+    context: AssetExecutionContext,
+    config: ComtradeFetch,
+    comtrade: ComtradeResource,
+    landing: LandingAreaResource,
+    warehouse: WarehouseResource,
+) -> MaterializeResult:
+    year = int(context.partition_key)
+    client = comtrade.client()
+    if not client.keyed:
+        context.log.warning(
+            f"${comtrade.key_env} is not set: using the keyless preview endpoint, at most "
+            f"{client.record_cap} records a call; large reporters will take many calls"
+        )
+    with warehouse.connect(read_only=True) as con:
+        codes = dict(con.execute("SELECT iso3, comtrade_code FROM raw.countries").fetchall())
+        hs6 = [
+            c for (c,) in con.execute("SELECT hscode FROM raw.hs_nomenclature WHERE level = 6 ORDER BY 1").fetchall()
+        ]
+    unknown = [r for r in config.reporters if r not in codes]
+    if unknown:
+        raise ComtradeError(f"reporters not in the countries table: {unknown}")
+    folder = landing.root / "partner_trade" / "comtrade_api" / str(year)
+    report = FetchReport()
+    for iso3 in config.reporters:
+        for flow in config.flows:
+            client.fetch(Chunk(codes[iso3], year, flow), folder, hs6, report)
+    context.log.info(
+        f"{report.calls} calls ({report.retries} retried, {report.splits} chunks split), "
+        f"{report.records:,} records in {len(report.files)} files -> {folder}"
+    )
+    return MaterializeResult(
+        metadata={
+            "calls": report.calls,
+            "retries": report.retries,
+            "splits": report.splits,
+            "records": report.records,
+            "files": len(report.files),
+            "endpoint": "data (keyed)" if client.keyed else "public preview (keyless)",
+            "folder": str(folder),
+        }
+    )
