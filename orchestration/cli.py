@@ -57,10 +57,22 @@ def _run(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
+    from orchestration.jobs import landing_days, range_tags
 
+    days = landing_days(landing)
+    if days is None:
+        print(f"No declaration files with a lodgement day in their name (items_YYYY-MM-DD.csv) in {landing}.")
+        return 1
+    first, last = (
+        (date.fromisoformat(args.first) if args.first else days[0]),
+        (date.fromisoformat(args.last) if args.last else days[1]),
+    )
+    print(f"Refreshing lodgement days {first} to {last} in one run.")
     started = time.perf_counter()
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.local_temp()
-    result = defs.get_job_def("nightly_refresh").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("nightly_refresh").execute_in_process(
+        instance=instance, raise_on_error=False, tags=range_tags(first, last)
+    )
     elapsed = time.perf_counter() - started
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
     if not result.success:
@@ -131,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (
         ("demo", "write the demo dataset into the landing area"),
-        ("run", "materialize every asset (the nightly job) and print a summary"),
+        ("run", "run the nightly job over a range of lodgement days (all, by default) and print a summary"),
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--items", type=int, default=DemoConfig.items, help="demo declaration items")
@@ -139,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=DemoConfig.seed)
         if name == "demo":
             p.add_argument("--force", action="store_true", help="replace an existing demo dataset")
+        else:
+            p.add_argument("--from", dest="first", help="first lodgement day (default: the landing area's first)")
+            p.add_argument("--to", dest="last", help="last lodgement day (default: the landing area's last)")
     mapper = sub.add_parser("map", help="bring another layout onto a contract with a mapping file")
     mapper.add_argument("mapping", help="a mapping name in orchestration/ingest/mappings/ or a YAML path")
     mapper.add_argument("source", help="folder holding the source files")

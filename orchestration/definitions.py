@@ -11,6 +11,7 @@ from orchestration.assets.restricted import party_keys
 from orchestration.checks import gx_checks
 from orchestration.jobs import comtrade_refresh, nightly_refresh, nightly_schedule
 from orchestration.resources import ComtradeResource, LandingAreaResource, WarehouseResource
+from orchestration.sensors import landing_area_sensor, record_run_failures
 
 # what the nightly refresh materializes; partner statistics are fetched per reference year by comtrade_refresh
 NIGHTLY_ASSETS = [*raw_assets, party_keys, rule_results, *dbt_models, data_docs, published_marts]
@@ -22,6 +23,7 @@ defs = Definitions(
     asset_checks=CHECKS,
     jobs=[nightly_refresh, comtrade_refresh],
     schedules=[nightly_schedule],
+    sensors=[landing_area_sensor, record_run_failures],
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingAreaResource(),

@@ -31,3 +31,8 @@ def duckdb_path() -> Path:
 
 def landing_dir() -> Path:
     return Path(os.environ.get(LANDING_DIR_ENV, var_dir() / "landing"))
+
+
+def partition_start() -> str:
+    """First lodgement day the daily partitions cover ($CUSTOMS_PARTITION_START)."""
+    return os.environ.get("CUSTOMS_PARTITION_START", "2020-01-01")

@@ -42,6 +42,7 @@ def built_warehouse(tmp_path_factory, small_demo_master):
 
     from orchestration.assets.dbt import dbt_resource
     from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
+    from orchestration.jobs import landing_days, range_tags
     from orchestration.resources import LandingAreaResource, WarehouseResource
 
     landing, summary = small_demo_master
@@ -52,6 +53,7 @@ def built_warehouse(tmp_path_factory, small_demo_master):
         mp.setenv("CUSTOMS_AS_OF_DATE", SMALL.end.isoformat())
         result = materialize(
             [*NIGHTLY_ASSETS, *CHECKS],
+            tags=range_tags(*landing_days(landing)),
             resources={
                 "warehouse": WarehouseResource(path=str(var / "warehouse.duckdb")),
                 "landing": LandingAreaResource(path=str(landing)),

@@ -19,6 +19,7 @@ from dagster import DagsterInstance, materialize
 
 from orchestration.assets.dbt import DBT_EXECUTABLE, dbt_resource, ensure_manifest
 from orchestration.definitions import CHECKS, NIGHTLY_ASSETS, defs
+from orchestration.jobs import landing_days, range_tags
 from orchestration.resources import LandingAreaResource, WarehouseResource
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -57,6 +58,7 @@ def _refresh(landing: Path, var: Path, as_of: str):
         mp.setenv("CUSTOMS_PSEUDONYMISATION_KEY", SECRET)
         return materialize(
             [*NIGHTLY_ASSETS, *CHECKS],
+            tags=range_tags(*landing_days(landing)),
             instance=DagsterInstance.ephemeral(),
             raise_on_error=False,
             resources={

@@ -13,6 +13,7 @@ from orchestration.assets.dbt import dbt_resource
 from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
 from orchestration.demo.generator import write_reference_tables
 from orchestration.ingest.mapping import Mapping
+from orchestration.jobs import landing_days, range_tags
 from orchestration.resources import LandingAreaResource, WarehouseResource
 
 
@@ -39,6 +40,7 @@ def kcs_warehouse(shared_data, tmp_path_factory):
         mp.setenv("CUSTOMS_DUCKDB_PATH", str(db))
         result = materialize(
             [*NIGHTLY_ASSETS, *CHECKS],
+            tags=range_tags(*landing_days(landing)),
             instance=DagsterInstance.ephemeral(),
             resources={
                 "warehouse": WarehouseResource(path=str(db)),

@@ -12,7 +12,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 
 from orchestration.assets.dbt import dbt_resource
 from orchestration.definitions import CHECKS, NIGHTLY_ASSETS, defs
-from orchestration.jobs import nightly_schedule
+from orchestration.jobs import landing_days, range_tags
 from orchestration.resources import LandingAreaResource, WarehouseResource
 from orchestration.settings import REPO_ROOT
 
@@ -68,6 +68,7 @@ def test_a_blocking_quality_rule_stops_the_layers_built_on_it(var_dir, small_dem
 
     result = materialize(
         _all_definitions(),
+        tags=range_tags(*landing_days(landing)),
         resources=_resources(var_dir, landing),
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
@@ -88,10 +89,11 @@ def test_a_blocking_quality_rule_stops_the_layers_built_on_it(var_dir, small_dem
     assert not (var_dir / "published" / "current").exists()  # nothing reaches BI
 
 
-def test_nightly_schedule_runs_the_full_job_at_two_muscat_time():
-    assert nightly_schedule.cron_schedule == "0 2 * * *"
-    assert nightly_schedule.execution_timezone == "Asia/Muscat"
-    assert nightly_schedule.job_name == "nightly_refresh"
+def test_nightly_schedule_runs_the_nightly_job_at_two_muscat_time():
+    schedule = defs.resolve_schedule_def("nightly_refresh_0200_muscat")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Asia/Muscat"
+    assert schedule.job_name == "nightly_refresh"
 
 
 def test_dagster_definitions_validate(var_dir):

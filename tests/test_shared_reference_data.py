@@ -111,6 +111,7 @@ def test_the_real_reference_files_dropped_in_replace_the_defaults_and_every_join
 
     from orchestration.assets.dbt import dbt_resource
     from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
+    from orchestration.jobs import landing_days, range_tags
     from orchestration.resources import LandingAreaResource, WarehouseResource
 
     landing = tmp_path / "landing"
@@ -128,6 +129,7 @@ def test_the_real_reference_files_dropped_in_replace_the_defaults_and_every_join
     try:
         result = materialize(
             [*NIGHTLY_ASSETS, *CHECKS],
+            tags=range_tags(*landing_days(landing)),
             instance=DagsterInstance.ephemeral(),
             resources={
                 "warehouse": WarehouseResource(path=str(db)),

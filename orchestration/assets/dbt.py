@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, Config
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
 
 from orchestration import settings
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -98,10 +99,57 @@ class CustomsDbtTranslator(DagsterDbtTranslator):
         return tags
 
 
-def run_dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """`dbt build` of the selected models against the warehouse file Dagster is configured with."""
+class DbtBuildConfig(Config):
+    full_refresh: bool = Field(default=False, description="Rebuild incremental models from scratch.")
+
+
+def refresh_window(warehouse: WarehouseResource) -> tuple[str | None, str | None]:
+    """(earliest changed day not yet built, latest change considered): what the incremental models
+    rebuild, from raw.load_changes after the watermark of the last successful build."""
+    with warehouse.connect(read_only=True) as con:
+        tables = {
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'"
+            ).fetchall()
+        }
+        if "load_changes" not in tables:
+            return None, None
+        since = "SELECT max(consumed_until) FROM raw.dbt_watermark" if "dbt_watermark" in tables else "SELECT NULL"
+        day, until = con.execute(f"""
+            SELECT min(day), max(logged_at) FROM raw.load_changes
+            WHERE logged_at > coalesce(({since}), TIMESTAMP '1900-01-01')""").fetchall()[0]
+    return (day.isoformat() if day else None), (until.isoformat() if until else None)
+
+
+def run_dbt_build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
+    until: str | None = None,
+):
+    """`dbt build` of the selected models against the warehouse file Dagster is configured with,
+    incremental models rebuilding from the earliest day changed since the last successful build."""
     os.environ[settings.DUCKDB_PATH_ENV] = warehouse.path  # profiles.yml reads the same variable
-    yield from dbt.cli(["build"], context=context).stream()
+    refresh_from, _ = refresh_window(warehouse)
+    args = ["build", "--vars", json.dumps({"refresh_from": refresh_from})]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    context.log.info(
+        f"incremental models rebuild from {refresh_from or 'nothing (no change since the last build)'}"
+        + (" (full refresh)" if config.full_refresh else "")
+    )
+    yield from dbt.cli(args, context=context).stream()
+
+
+def advance_watermark(warehouse: WarehouseResource, until: str | None) -> None:
+    """The changes up to `until` are built: later runs start after them."""
+    if until is None:
+        return
+    with warehouse.connect() as con:
+        con.execute("CREATE TABLE IF NOT EXISTS raw.dbt_watermark (consumed_until TIMESTAMP, built_at TIMESTAMP)")
+        con.execute("INSERT INTO raw.dbt_watermark VALUES (CAST(? AS TIMESTAMP), current_timestamp)", [until])
 
 
 STAGING_SELECTION = "path:models/staging path:seeds"
@@ -115,8 +163,10 @@ STAGING_SELECTION = "path:models/staging path:seeds"
     name="dbt_staging",
     pool=WAREHOUSE_POOL,
 )
-def dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from run_dbt_build(context, dbt, warehouse)
+def dbt_staging(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
+):
+    yield from run_dbt_build(context, dbt, warehouse, config)
 
 
 @dbt_assets(
@@ -127,8 +177,12 @@ def dbt_staging(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: 
     name="dbt_warehouse",
     pool=WAREHOUSE_POOL,
 )
-def dbt_warehouse(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from run_dbt_build(context, dbt, warehouse)
+def dbt_warehouse(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
+):
+    _, until = refresh_window(warehouse)
+    yield from run_dbt_build(context, dbt, warehouse, config)
+    advance_watermark(warehouse, until)  # only reached when dbt build succeeded
 
 
 dbt_models = [dbt_staging, dbt_warehouse]

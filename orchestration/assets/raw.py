@@ -5,7 +5,9 @@ guarantees) and reports, for every load, rows received, loaded and quarantined. 
 every raw table: the load reconciles (blocking) and every delivered file could be read.
 """
 
+import re
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 from dagster import (
@@ -16,6 +18,8 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -130,12 +134,22 @@ def _log(context: AssetExecutionContext, report: LoadReport) -> None:
         context.log.error(f"rejected {f.relpath}: {f.error}")
 
 
-def _load_asset(contract: Contract, files_for):
+def _load_asset(contract: Contract, files_for, partitions_def=None):
     @multi_asset(
-        name=f"raw_{contract.table}", specs=[_spec(contract)], check_specs=_checks(contract), pool=WAREHOUSE_POOL
+        name=f"raw_{contract.table}",
+        specs=[_spec(contract)],
+        check_specs=_checks(contract),
+        pool=WAREHOUSE_POOL,
+        partitions_def=partitions_def,
+        backfill_policy=BackfillPolicy.single_run() if partitions_def else None,
     )
     def _asset(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingAreaResource):
         files = files_for(landing.root)
+        if partitions_def is not None:
+            window = context.partition_time_window
+            first, last = window.start.date(), (window.end - timedelta(days=1)).date()
+            files = [f for f in files if (day := file_day(f.relpath)) is None or first <= day <= last]
+            context.log.info(f"lodgement days {first} to {last}: {len(files)} file(s) in the landing area")
         with warehouse.connect() as con:
             report = load_files(con, contract, files)
         _log(context, report)
@@ -145,7 +159,16 @@ def _load_asset(contract: Contract, files_for):
     return _asset
 
 
-raw_declaration_items = _load_asset(contracts.DECLARATION_ITEMS, lambda root: scan(root, "declarations"))
+def file_day(relpath: str) -> date | None:
+    """The lodgement day a declarations file carries in its name (items_2022-05-01.csv)."""
+    match = re.search(r"(\d{4})-(\d{2})-(\d{2})", relpath.rsplit("/", 1)[-1])
+    return date(*map(int, match.groups())) if match else None
+
+
+# One partition per lodgement day, in Muscat time; a backfill of a range loads it in one run.
+DAILY = DailyPartitionsDefinition(start_date=settings.partition_start(), timezone=settings.TIMEZONE)
+
+raw_declaration_items = _load_asset(contracts.DECLARATION_ITEMS, lambda root: scan(root, "declarations"), DAILY)
 raw_partner_trade = _load_asset(
     contracts.PARTNER_TRADE,
     # BACI's country_codes file is read with the BACI data beside it, not loaded on its own

@@ -33,6 +33,9 @@ class Contract:
     replace_all: bool = False  # reference snapshots: the latest file replaces the whole table
     description: str = ""
     extra_columns: tuple[tuple[str, str], ...] = field(default=())  # (name, type) added by the reader
+    # SQL giving the day a row belongs to; a load records the days it changed (raw.load_changes) so that
+    # downstream models rebuild only from the earliest of them. Reference snapshots change everything.
+    change_day: str | None = None
 
     @property
     def required(self) -> list[str]:
@@ -116,6 +119,7 @@ DECLARATION_ITEMS = Contract(
         ),
     ),
     row_rules=(("released_at IS NULL OR released_at >= lodged_at", "released_at is before lodged_at"),),
+    change_day="CAST(lodged_at AS DATE)",
 )
 
 PARTNER_TRADE = Contract(
@@ -170,6 +174,7 @@ PARTNER_TRADE = Contract(
         _col("isAggregate", "BOOLEAN"),
     ),
     extra_columns=(("source_format", "VARCHAR"),),
+    change_day="make_date(TRY_CAST(substring(period, 1, 4) AS INTEGER), 1, 1)",
 )
 
 COUNTRIES = Contract(

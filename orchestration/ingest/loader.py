@@ -94,6 +94,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
             reasons VARCHAR, record VARCHAR, load_id VARCHAR, quarantined_at TIMESTAMP)
     """)
     con.execute("""
+        CREATE TABLE IF NOT EXISTS raw.load_changes (load_id VARCHAR, table_name VARCHAR, day DATE, logged_at TIMESTAMP)
+    """)
+    con.execute("""
         CREATE TABLE IF NOT EXISTS raw.load_log (
             load_id VARCHAR, table_name VARCHAR, source_file VARCHAR, source_hash VARCHAR, status VARCHAR,
             rows_received BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, error VARCHAR,
@@ -123,6 +126,25 @@ def load_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[L
     report.table_rows = con.execute(f"SELECT count(*) FROM raw.{contract.table}").fetchall()[0][0]
     report.ledger_rows = _ledger_rows(con, contract)
     return report
+
+
+def _record_changes(con, contract: Contract, replaced: str, load_id: str, now: datetime) -> None:
+    """The days whose rows this load removes or adds (the earliest day anything could depend on, for
+    a reference snapshot): downstream models rebuild from the earliest day not yet rebuilt."""
+    if contract.change_day is None:
+        days = "SELECT DATE '1900-01-01' AS day"
+    else:
+        days = (
+            f"SELECT {contract.change_day} AS day FROM raw.{contract.table} WHERE {replaced} "
+            f"UNION SELECT {contract.change_day} FROM _checked WHERE len(_reasons) = 0"
+        )
+    con.execute(
+        f"""
+        INSERT INTO raw.load_changes
+        SELECT DISTINCT ?, ?, day, ? FROM ({days}) WHERE day IS NOT NULL
+    """,
+        [load_id, contract.table, now],
+    )
 
 
 def _ledger_rows(con, contract: Contract) -> int:
@@ -251,6 +273,7 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
     try:
         if staged:
             where = "true" if contract.replace_all else f"_source_file IN ({files_sql})"
+            _record_changes(con, contract, where, load_id, now)
             con.execute(f"DELETE FROM raw.{table} WHERE {where}")
             con.execute(
                 f"DELETE FROM raw.quarantine WHERE table_name = '{table}' AND "

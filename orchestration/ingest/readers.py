@@ -50,19 +50,24 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def scan(root: Path, subdir: str) -> list[LandingFile]:
-    """Every deliverable file under `root/subdir`, in name order (which is delivery order)."""
+def deliverable_paths(root: Path, subdir: str) -> list[Path]:
+    """Every deliverable file under `root/subdir`, in name order (which is delivery order); names
+    starting with '.' or '_' (work files, kept-aside bodies, ground truth) are not deliveries."""
     base = root / subdir
     if not base.exists():
         return []
-    paths = sorted(
+    return sorted(
         p
         for p in base.rglob("*")
         if p.is_file()
         and p.suffix.lower() in SUFFIXES
         and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
     )
-    return [LandingFile.at(p, root) for p in paths]
+
+
+def scan(root: Path, subdir: str) -> list[LandingFile]:
+    """The deliverable files under `root/subdir` with their content hashes."""
+    return [LandingFile.at(p, root) for p in deliverable_paths(root, subdir)]
 
 
 def stage_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]) -> dict[str, str]:

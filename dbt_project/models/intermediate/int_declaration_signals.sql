@@ -15,17 +15,31 @@
   earlier outcomes, never the item's own.
 -#}
 {% set r = var('risk') %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_refresh_window('lodged_date', grain='month') }}",
+) }}
 
 with
 
-items as (
+-- every item: the history (inspections, GCC production) of the items being scored
+all_items as (
     select
         i.*,
-        cast(extract(year from i.lodged_date) * 12 + extract(month from i.lodged_date) as integer) as month_index,
-        t.mfn_duty_rate, t.duty_rate, t.vat_rate, t.has_gcc_preference, t.procedure_duty_exempt
+        cast(extract(year from i.lodged_date) * 12 + extract(month from i.lodged_date) as integer) as month_index
     from {{ ref('stg_declaration_items') }} as i
+),
+
+-- the items scored in this run: from the first changed month on (all of them in a full build)
+items as (
+    select
+        all_items.*,
+        t.mfn_duty_rate, t.duty_rate, t.vat_rate, t.has_gcc_preference, t.procedure_duty_exempt
+    from all_items
     inner join {{ ref('int_item_tax_rates') }} as t
-        on t.declaration_id = i.declaration_id and t.item_no = i.item_no
+        on t.declaration_id = all_items.declaration_id and t.item_no = all_items.item_no
+    where {{ in_refresh_window('all_items.lodged_date', grain='month') }}
 ),
 
 refs as (
@@ -93,7 +107,7 @@ candidates as (
 -- subheadings already consigned from inside the GCC with GCC origin, by month
 gcc_production as (
     select hs6, month_index, count(*) as items
-    from items
+    from all_items
     where flow = 'M' and origin_is_gcc and partner_is_gcc
     group by hs6, month_index
 ),
@@ -120,10 +134,10 @@ inspections as (
         sum(case when inspection_outcome in ('discrepancy', 'seizure') then 1 else 0 end) as hits
     from (
         select distinct 'trader' as party_type, trader_id as party_id, declaration_id, month_index, inspection_outcome
-        from items where inspection_outcome is not null
+        from all_items where inspection_outcome is not null
         union all
         select distinct 'declarant', declarant_id, declaration_id, month_index, inspection_outcome
-        from items where inspection_outcome is not null
+        from all_items where inspection_outcome is not null
     ) as inspected_declarations
     group by party_type, party_id, month_index
 ),

@@ -4,11 +4,18 @@
   the GCC preference pay no duty, and a procedure may relieve duty or VAT (seed `procedure_codes`).
   Exports pay neither. Rates are looked up once per tariff line and day, not per item.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_refresh_window('lodged_date') }}",
+) }}
+
 with
 
 items as (
     select declaration_id, item_no, flow, hs_code, lodged_date, origin_is_gcc, preference_code, procedure_code
     from {{ ref('stg_declaration_items') }}
+    where {{ in_refresh_window('lodged_date') }}
 ),
 
 tariff as (
@@ -67,6 +74,7 @@ reliefs as (
 select
     declaration_id,
     item_no,
+    lodged_date,
     mfn_duty_rate,
     has_gcc_preference,
     procedure_duty_exempt,

@@ -2,11 +2,19 @@
   Oman's own trade at the mirror grain, by month: imports attributed to the country of origin, exports
   to the country of destination, as partners record them. Where the partner reported that year in an
   older HS edition whose code split, the HS6 is its concordance group.
+  Incremental by month (macros/refresh_window.sql).
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_refresh_window('month_start', grain='month') }}",
+) }}
+
 with
 
 items as (
     select * from {{ ref('stg_declaration_items') }}
+    where {{ in_refresh_window('lodged_date', grain='month') }}
 ),
 
 vintages as (

@@ -5,14 +5,23 @@
   out. A reference is a risk indicator, never a customs value (WCO guidance; docs/revenue-at-risk.md).
 -#}
 {% set months = var('risk')['reference_months'] %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_refresh_month_index('month_index') }}",
+) }}
 
 with
 
+-- incremental: targets from the first changed month on, the months before it as their history
 items as (
-    select
-        flow, hs6, hs4, origin_iso3, unit_value_omr_kg, inspection_outcome,
-        cast(extract(year from lodged_date) * 12 + extract(month from lodged_date) as integer) as month_index
-    from {{ ref('stg_declaration_items') }}
+    select * from (
+        select
+            flow, hs6, hs4, origin_iso3, unit_value_omr_kg, inspection_outcome,
+            cast(extract(year from lodged_date) * 12 + extract(month from lodged_date) as integer) as month_index
+        from {{ ref('stg_declaration_items') }}
+    ) as all_items
+    where {{ in_refresh_month_index('month_index', lookback=months) }}
 ),
 
 population as (
@@ -22,7 +31,7 @@ population as (
 ),
 
 months as (
-    select distinct month_index from items
+    select distinct month_index from items where {{ in_refresh_month_index('month_index') }}
 ),
 
 pop_hs6_origin as (
@@ -30,7 +39,8 @@ pop_hs6_origin as (
 ),
 
 targets_hs6_origin as (
-    select distinct flow, hs6, origin_iso3, month_index from items where origin_iso3 is not null
+    select distinct flow, hs6, origin_iso3, month_index from items
+    where origin_iso3 is not null and {{ in_refresh_month_index('month_index') }}
 ),
 
 pop_hs6 as (
@@ -49,7 +59,7 @@ pop_hs4 as (
 ),
 
 targets_hs4 as (
-    select distinct flow, hs4, month_index from items
+    select distinct flow, hs4, month_index from items where {{ in_refresh_month_index('month_index') }}
 ),
 
 hs6_origin as (

@@ -3,6 +3,13 @@
   facilitation side of the same data. Counted per declaration; declarations not yet released are
   counted apart (declarations - released) and left out of the percentiles.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_refresh_window('period_month', grain='month') }}",
+) }}
+
 with
 
 declarations as (
@@ -14,6 +21,7 @@ declarations as (
         min(coalesce(risk_channel, 'unassigned')) as risk_channel,
         min(coalesce(transport_mode, 'unknown')) as transport_mode
     from {{ ref('stg_declaration_items') }}
+    where {{ in_refresh_window('lodged_date', grain='month') }}
     group by declaration_id
 ),
 

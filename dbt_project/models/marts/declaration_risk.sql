@@ -4,11 +4,18 @@
   appear only as pseudonymous keys. See docs/revenue-at-risk.md.
 -#}
 {% set threshold = var('risk')['valuation_ratio_threshold'] %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_refresh_window('period_month', grain='month') }}",
+) }}
 
 with
 
 signals as (
     select * from {{ ref('int_declaration_signals') }}
+    where {{ in_refresh_window('lodged_date', grain='month') }}
 ),
 
 keys as (
@@ -43,7 +50,9 @@ scored as (
             (case when signal_valuation then 30 + 50 * (1 - valuation_ratio / {{ threshold }}) else 0 end)
             + (case when signal_misclassification then 60 else 0 end)
             + (case when signal_origin then 60 else 0 end)
-            + 20 * percent_rank() over (partition by has_signal order by total_at_risk_omr, undervaluation_omr)
+            -- money at risk, on an absolute scale so that an item's score never depends on other items:
+            -- 20 points at 100,000 OMR, 10 at about 300 OMR
+            + 20 * least(1, ln(1 + total_at_risk_omr) / ln(100001))
         end) as risk_score
     from totalled
 )

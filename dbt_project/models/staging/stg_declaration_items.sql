@@ -2,11 +2,19 @@
   Declaration items, typed and enriched for analysis: HS6/HS4/HS2 from the national tariff line, ISO
   alpha-3 countries, the invoice converted to rials at the rate in force on the lodgement date, values
   in OMR and USD and unit values per kg.
+  Incremental: rebuilt from the earliest changed lodgement day (macros/refresh_window.sql).
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ delete_refresh_window('lodged_date') }}",
+) }}
+
 with
 
 source as (
     select * from {{ source('raw', 'declaration_items') }}
+    where {{ in_refresh_window('cast(lodged_at as date)') }}
 ),
 
 countries as (
