@@ -71,13 +71,17 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.local_temp()
     result = defs.resolve_job_def("nightly_refresh").execute_in_process(
-        instance=instance, raise_on_error=False, tags=range_tags(first, last)
+        instance=instance,
+        raise_on_error=False,
+        tags=range_tags(first, last),
+        run_config={"loggers": {"progress": {}}},  # concise progress here; the full log is in the UI
     )
     elapsed = time.perf_counter() - started
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
     if not result.success:
         print(f"\nThe refresh FAILED after {elapsed:.1f} s (run {result.run_id}); failed step(s): {', '.join(failed)}.")
-        print("Open the run in the Dagster UI (`make ui`) for the failing asset and its reason.")
+        print("Open the run in the Dagster UI (`make ui`) for the failing asset and its reason;")
+        print(f"dbt's own console output is in {settings.var_dir() / 'logs' / 'dbt_console.log'}.")
         return 1
     checks = result.get_asset_check_evaluations()
     failing = [c for c in checks if not c.passed]
@@ -95,6 +99,7 @@ def _run(args: argparse.Namespace) -> int:
     docs = settings.var_dir() / "quality" / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     print(f"BI tools read the published copy, never that file: {published}/customs_marts.duckdb, {published}/parquet/")
     print(f"Quality history: marts.data_quality_results; Great Expectations Data Docs: {docs}")
+    print(f"Findings report for managers (opens offline): {settings.var_dir() / 'reports' / 'findings.html'}")
     return 0
 
 

@@ -1,20 +1,22 @@
 """The code location: every asset, check, job, schedule and resource, assembled in one place."""
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, colored_console_logger, in_process_executor
 
 from orchestration.assets.comtrade import comtrade_api
 from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.publish import published_marts
 from orchestration.assets.quality import data_docs, rule_results
 from orchestration.assets.raw import raw_assets
+from orchestration.assets.reports import findings_report
 from orchestration.assets.restricted import party_keys
 from orchestration.checks import gx_checks
 from orchestration.jobs import comtrade_refresh, nightly_refresh, nightly_schedule
+from orchestration.progress import progress_logger
 from orchestration.resources import ComtradeResource, LandingAreaResource, WarehouseResource
 from orchestration.sensors import landing_area_sensor, record_run_failures
 
 # what the nightly refresh materializes; partner statistics are fetched per reference year by comtrade_refresh
-NIGHTLY_ASSETS = [*raw_assets, party_keys, rule_results, *dbt_models, data_docs, published_marts]
+NIGHTLY_ASSETS = [*raw_assets, party_keys, rule_results, *dbt_models, data_docs, published_marts, findings_report]
 ASSETS = [comtrade_api, *NIGHTLY_ASSETS]
 CHECKS = gx_checks
 
@@ -31,4 +33,5 @@ defs = Definitions(
         "comtrade": ComtradeResource(),
     },
     executor=in_process_executor,
+    loggers={"console": colored_console_logger, "progress": progress_logger},
 )

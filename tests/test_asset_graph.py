@@ -34,10 +34,11 @@ def test_asset_graph_matches_snapshot():
     assert rendered == SNAPSHOT.read_text(), "asset graph changed: review the diff, then UPDATE_SNAPSHOTS=1"
 
 
-def test_every_asset_has_a_group_an_owner_and_a_description():
+def test_every_asset_has_a_group_an_owner_kinds_and_a_description():
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name in {"raw", "staging", "intermediate", "marts", "quality", "reports"}, key
         assert node.owners, key
+        assert node.kinds & {"duckdb", "dbt", "gx", "python"}, key
         assert node.description, key

@@ -1,7 +1,9 @@
 {#-
   The fast DuckDB formulation of trailing_quantiles (monthly lists in a RANGE window) must give exactly
   what the portable self-join gives: any row in one and not the other fails this test.
+  Attached to the model that uses the macro, so Dagster reports it as that model's check:
 -#}
+-- depends_on: {{ ref('int_unit_value_references') }}
 {% if target.type == 'duckdb' %}
 with
 

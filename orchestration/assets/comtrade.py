@@ -104,7 +104,7 @@ def comtrade_api(
             "calls": report.calls,
             "retries": report.retries,
             "splits": report.splits,
-            "records": report.records,
+            "dagster/row_count": report.records,
             "files": len(report.files),
             "endpoint": "data (keyed)" if client.keyed else "public preview (keyless)",
             "folder": str(folder),

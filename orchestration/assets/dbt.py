@@ -11,19 +11,21 @@ step to that step), so the Great Expectations checks on staged tables can stop t
 marts are built by a separate step. The split costs one more dbt invocation (about 5 s) per run.
 """
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config
+from dagster import AssetExecutionContext, AssetKey, Config, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
 from orchestration import settings
+from orchestration.assets.table_metadata import column_descriptions, table_metadata
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 DBT_PROJECT = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
@@ -127,7 +129,6 @@ def run_dbt_build(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
-    until: str | None = None,
 ):
     """`dbt build` of the selected models against the warehouse file Dagster is configured with,
     incremental models rebuilding from the earliest day changed since the last successful build."""
@@ -140,7 +141,45 @@ def run_dbt_build(
         f"incremental models rebuild from {refresh_from or 'nothing (no change since the last build)'}"
         + (" (full refresh)" if config.full_refresh else "")
     )
-    yield from dbt.cli(args, context=context).stream()
+    outputs = []
+    events = dbt.cli(args, context=context).stream()
+    if "progress" in (context.run.run_config.get("loggers") or {}):
+        events = _console_to_file(events, settings.var_dir() / "logs" / "dbt_console.log")
+    for event in events:
+        if isinstance(event, Output):  # enriched once dbt has released the file
+            outputs.append(event)
+        else:
+            yield event
+    yield from enrich_outputs(context, warehouse, outputs)
+
+
+def _console_to_file(events: Iterator, path: Path) -> Iterator:
+    """dagster-dbt echoes every dbt console line to stdout (the compute log the UI shows). A headless
+    run with the concise progress logger sends those lines to `path` instead of the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as sink:
+        while True:
+            with contextlib.redirect_stdout(sink):  # only while dbt's events are read, not while yielding
+                event = next(events, None)
+            if event is None:
+                return
+            yield event
+
+
+def enrich_outputs(context: AssetExecutionContext, warehouse: WarehouseResource, outputs: list[Output]):
+    """Each model's row count and column types, and for marts the findings a reader asks for first
+    (previews, charts)."""
+    from orchestration.reports.findings import mart_insights
+
+    with warehouse.connect(read_only=True) as con:
+        for output in outputs:
+            key = context.assets_def.keys_by_output_name[output.output_name]
+            schema, table = key.path
+            documented = column_descriptions(context.assets_def.specs_by_key[key].metadata)
+            extra = table_metadata(con, schema, table, documented)
+            if schema == "marts":
+                extra.update({k: MetadataValue.md(v) for k, v in mart_insights(con, table).items()})
+            yield output.with_metadata({**output.metadata, **extra})
 
 
 def advance_watermark(warehouse: WarehouseResource, until: str | None) -> None:

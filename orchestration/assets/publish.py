@@ -110,6 +110,7 @@ def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource
     return MaterializeResult(
         metadata={
             "version": manifest["version"],
+            "dagster/row_count": sum(manifest["tables"].values()),
             "duckdb_file": MetadataValue.path(str(target / "current" / "customs_marts.duckdb")),
             "parquet_folder": MetadataValue.path(str(target / "current" / "parquet")),
             "tables": MetadataValue.json(manifest["tables"]),

@@ -9,6 +9,7 @@ import json
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from orchestration.assets.table_metadata import table_metadata
 from orchestration.checks import gx_project_dir
 from orchestration.quality.results import RULE_RESULTS_TABLE, ensure_rule_results
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
@@ -31,8 +32,9 @@ CHECKED_ASSETS = sorted(
 def rule_results(warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.connect() as con:
         ensure_rule_results(con)
-        rows, runs = con.execute(f"SELECT count(*), count(DISTINCT run_id) FROM {RULE_RESULTS_TABLE}").fetchall()[0]
-    return MaterializeResult(metadata={"dagster/row_count": rows, "validation_runs": runs})
+        runs = con.execute(f"SELECT count(DISTINCT run_id) FROM {RULE_RESULTS_TABLE}").fetchall()[0][0]
+        metadata = table_metadata(con, *RULE_RESULTS_TABLE.split("."))
+    return MaterializeResult(metadata={**metadata, "validation_runs": runs})
 
 
 @asset(

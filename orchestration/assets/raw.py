@@ -31,13 +31,20 @@ from orchestration import settings
 from orchestration.demo.generator import write_reference_tables
 from orchestration.ingest import contracts
 from orchestration.ingest.contracts import Contract
-from orchestration.ingest.loader import LoadReport, load_files
+from orchestration.ingest.loader import LINEAGE, LoadReport, load_files
 from orchestration.ingest.mapping import Mapping
 from orchestration.ingest.readers import LandingFile, scan
 from orchestration.resources import WAREHOUSE_POOL, LandingAreaResource, WarehouseResource
 
 OWNER = "team:customs-data-engineering"
 LANDING_SUBDIRS = {"declaration_items": "declarations", "partner_trade": "partner_trade"}
+LINEAGE_DESCRIPTIONS = {
+    "_source_file": "landing file the row came from",
+    "_source_hash": "SHA-256 of that file's content",
+    "_source_row": "row number in that file",
+    "_load_id": "the load that wrote the row",
+    "_loaded_at": "when it was loaded",
+}
 
 
 def raw_key(table: str) -> AssetKey:
@@ -49,6 +56,7 @@ def _spec(contract: Contract) -> AssetSpec:
         TableColumn(c.name, c.type.lower(), description="required" if c.required else None) for c in contract.columns
     ]
     columns += [TableColumn(n, t.lower()) for n, t in contract.extra_columns]
+    columns += [TableColumn(n, t.lower(), description=LINEAGE_DESCRIPTIONS[n]) for n, t in LINEAGE]
     return AssetSpec(
         raw_key(contract.table),
         description=contract.description,

@@ -17,6 +17,7 @@ import pyarrow as pa
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from orchestration import settings
+from orchestration.assets.table_metadata import table_metadata
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 KEY_ENV = "CUSTOMS_PSEUDONYMISATION_KEY"
@@ -69,5 +70,6 @@ def party_keys(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
         con.execute("CREATE SCHEMA IF NOT EXISTS restricted")
         con.register("keyed", keyed)
         con.execute("CREATE OR REPLACE TABLE restricted.party_keys AS SELECT * FROM keyed")
-    context.log.info(f"{keyed.num_rows:,} parties pseudonymised with the key from {source}")
-    return MaterializeResult(metadata={"dagster/row_count": keyed.num_rows, "key_source": source})
+        context.log.info(f"{keyed.num_rows:,} parties pseudonymised with the key from {source}")
+        metadata = table_metadata(con, "restricted", "party_keys")
+    return MaterializeResult(metadata={**metadata, "key_source": source})
