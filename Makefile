@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test ui demo clean setup
+.PHONY: run test ui demo clean setup bench bench-large bench-xl
 
 setup: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml
 
@@ -36,7 +36,7 @@ demo: setup  ## regenerate the demo dataset (ITEMS=... MONTHS=...)
 	$(PY) -m orchestration.cli demo --force $(if $(ITEMS),--items $(ITEMS)) $(if $(MONTHS),--months $(MONTHS))
 
 test: setup  ## lint, then the test suite (slow scale tests excluded; they run in the benchmark)
-	$(VENV)/bin/ruff check orchestration tests
+	$(VENV)/bin/ruff check orchestration tests benchmarks
 	$(PY) -m pytest
 
 ui: setup  ## the Dagster UI on http://127.0.0.1:3000
@@ -44,3 +44,13 @@ ui: setup  ## the Dagster UI on http://127.0.0.1:3000
 
 clean:  ## remove the warehouse, landing area, Dagster history and build output (not the environment)
 	rm -rf var dbt_project/target dbt_project/logs .pytest_cache
+
+BENCH_REPEATS ?= 3
+bench: setup  ## S (100k) and M (1M) items: warehouse vs bare DuckDB SQL vs pandas -> benchmarks/results.md
+	$(PY) benchmarks/bench.py --scales S M --repeats $(BENCH_REPEATS)
+
+bench-large: setup  ## L (10M items), once: about 40 minutes here
+	$(PY) benchmarks/bench.py --scales L --repeats 1
+
+bench-xl: setup  ## XL (50M items), once, without pandas (it cannot fit in memory)
+	$(PY) benchmarks/bench.py --scales XL --repeats 1 --no-pandas

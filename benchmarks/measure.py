@@ -16,9 +16,9 @@ import time
 import psutil
 
 
-def measure(command: list[str], env: dict | None = None, interval: float = 0.05) -> dict:
+def measure(command: list[str], env: dict | None = None, interval: float = 0.05, stdout=None, stderr=None) -> dict:
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env)
+    proc = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)
     root = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:

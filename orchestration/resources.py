@@ -28,7 +28,10 @@ class WarehouseResource(ConfigurableResource):
         default_factory=lambda: str(settings.duckdb_path()),
         description=f"DuckDB file; defaults to ${settings.DUCKDB_PATH_ENV}.",
     )
-    memory_limit: str = Field(default="4GB", description="DuckDB memory limit for loads (spills beyond it).")
+    memory_limit: str = Field(
+        default_factory=settings.duckdb_memory_limit,
+        description=f"DuckDB memory limit (it spills beyond it); defaults to ${settings.MEMORY_LIMIT_ENV}.",
+    )
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -15,6 +15,7 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
 DUCKDB_PATH_ENV = "CUSTOMS_DUCKDB_PATH"
 LANDING_DIR_ENV = "CUSTOMS_LANDING_DIR"
+MEMORY_LIMIT_ENV = "CUSTOMS_DUCKDB_MEMORY_LIMIT"  # read by dbt_project/profiles.yml too
 TIMEZONE = "Asia/Muscat"
 
 # The Omani rial is pegged to the US dollar.
@@ -27,6 +28,11 @@ def var_dir() -> Path:
 
 def duckdb_path() -> Path:
     return Path(os.environ.get(DUCKDB_PATH_ENV, var_dir() / "warehouse.duckdb"))
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory per writing process; the loader and dbt never run at once (one writer pool)."""
+    return os.environ.get(MEMORY_LIMIT_ENV, "2GB")
 
 
 def landing_dir() -> Path:

@@ -1,0 +1,448 @@
+-- The bare DuckDB baseline: what a skilled analyst would write without the warehouse. One script
+-- reads the landing area's files and computes the figures of marts.mirror_gaps and
+-- marts.declaration_risk (docs/mirror-analysis.md, docs/revenue-at-risk.md), with the thresholds of
+-- dbt_project.yml written in. No typing contracts, quarantine, layers, quality checks,
+-- pseudonymisation or publication: the engine's limit for the same answer.
+-- benchmarks/baselines.py runs it with {landing} replaced; benchmarks/compare.py checks its results
+-- equal the marts'.
+
+-- ---- inputs -------------------------------------------------------------------------------------
+create or replace temp table items as
+with
+
+-- the clearance system delivers each day as CSV or Parquet
+csv as (
+    select * from read_csv('{landing}/declarations/**/*.csv', header = true, auto_detect = false,
+        columns = {
+            'declaration_id': 'VARCHAR', 'item_no': 'INTEGER', 'flow': 'VARCHAR', 'lodged_at': 'TIMESTAMP',
+            'released_at': 'TIMESTAMP', 'office_code': 'VARCHAR', 'procedure_code': 'VARCHAR',
+            'declarant_id': 'VARCHAR', 'trader_id': 'VARCHAR', 'hs_code': 'VARCHAR',
+            'goods_description': 'VARCHAR', 'origin_country': 'VARCHAR', 'partner_country': 'VARCHAR',
+            'transport_mode': 'VARCHAR', 'net_mass_kg': 'DECIMAL(18,3)', 'supplementary_qty': 'DECIMAL(18,3)',
+            'supplementary_unit': 'VARCHAR', 'invoice_amount': 'DECIMAL(20,2)', 'invoice_currency': 'VARCHAR',
+            'incoterm': 'VARCHAR', 'customs_value_omr': 'DECIMAL(18,3)', 'duty_omr': 'DECIMAL(18,3)',
+            'vat_omr': 'DECIMAL(18,3)', 'preference_code': 'VARCHAR', 'risk_channel': 'VARCHAR',
+            'inspection_outcome': 'VARCHAR'})
+),
+
+raw as (
+    select declaration_id, item_no, flow, lodged_at, procedure_code, declarant_id, trader_id, hs_code,
+           origin_country, partner_country, net_mass_kg, customs_value_omr, preference_code, inspection_outcome
+    from csv
+    union all
+    select declaration_id, item_no, flow, lodged_at, procedure_code, declarant_id, trader_id, hs_code,
+           origin_country, partner_country, cast(net_mass_kg as decimal(18, 3)),
+           cast(customs_value_omr as decimal(18, 3)), preference_code, inspection_outcome
+    from read_parquet('{landing}/declarations/**/*.parquet')
+)
+
+select
+    raw.declaration_id, raw.item_no, raw.flow, cast(raw.lodged_at as date) as lodged_date,
+    cast(year(raw.lodged_at) * 12 + month(raw.lodged_at) as integer) as month_index,
+    raw.procedure_code, raw.declarant_id, raw.trader_id, raw.hs_code,
+    substring(raw.hs_code, 1, 6) as hs6, substring(raw.hs_code, 1, 4) as hs4,
+    raw.net_mass_kg, raw.customs_value_omr, raw.preference_code, raw.inspection_outcome,
+    o.iso3 as origin_iso3, p.iso3 as partner_iso3,
+    coalesce(o.is_gcc, false) as origin_is_gcc, coalesce(p.is_gcc, false) as partner_is_gcc,
+    cast(raw.customs_value_omr / 0.3845 as decimal(28, 6)) as customs_value_usd,
+    case when raw.net_mass_kg > 0 then cast(raw.customs_value_omr / raw.net_mass_kg as decimal(28, 6)) end
+        as unit_value_omr_kg
+from raw
+left join read_csv('{landing}/reference/countries.csv') as o on o.iso2 = raw.origin_country
+left join read_csv('{landing}/reference/countries.csv') as p on p.iso2 = raw.partner_country;
+
+create or replace temp table partner as
+with api as (
+    select unnest(data, recursive := true)
+    from read_json('{landing}/partner_trade/comtrade/*.json', maximum_object_size = 1 << 28)
+),
+bulk as (
+    -- bulk downloads and per-reporter extracts, as CSV with the API's field names
+    select * from read_csv('{landing}/partner_trade/**/*.csv', header = true, union_by_name = true,
+                           types = {'cmdCode': 'VARCHAR', 'period': 'VARCHAR'})
+),
+records as (
+    select typeCode, freqCode, period, reporterCode, reporterISO, flowCode, partnerCode, partner2Code,
+           classificationCode, cmdCode, customsCode, motCode, netWgt, cifvalue, fobvalue, primaryValue
+    from api
+    union all by name
+    select typeCode, freqCode, period, reporterCode, reporterISO, flowCode, partnerCode, partner2Code,
+           classificationCode, lpad(cast(cmdCode as varchar), 6, '0') as cmdCode, customsCode, motCode, netWgt, cifvalue,
+           fobvalue, primaryValue
+    from bulk
+),
+typed as (
+    select typeCode, freqCode, cast(period as varchar) as period, cast(reporterCode as integer) as reporterCode,
+           reporterISO, flowCode, cast(partnerCode as integer) as partnerCode,
+           cast(partner2Code as integer) as partner2Code, classificationCode, cast(cmdCode as varchar) as cmdCode,
+           customsCode, cast(motCode as integer) as motCode, cast(netWgt as double) as netWgt,
+           cast(cifvalue as double) as cifvalue, cast(fobvalue as double) as fobvalue,
+           cast(primaryValue as double) as primaryValue
+    from records
+)
+select *, cast(substring(period, 1, 4) as integer) as year,
+       case when length(cmdCode) = 6 then cmdCode end as hs6
+from typed;
+
+-- HS 2022 <-> older editions: connected components by label propagation (8 passes)
+create or replace temp table edges as
+with c as (
+    select distinct
+        case substring(adjustment, 9, 4) when '1992' then 'H0' when '1996' then 'H1' when '2002' then 'H2'
+            when '2007' then 'H3' when '2012' then 'H4' when '2017' then 'H5' when '2022' then 'H6' end as v,
+        lpad(cast("code.after" as varchar), 6, '0') as a, lpad(cast("code.before" as varchar), 6, '0') as b,
+        substring(adjustment, 1, 4) as year_after
+    from read_csv('{landing}/reference/hs_concordance.csv', all_varchar = true)
+),
+correspondence as (select distinct v, a, b from c where year_after = '2022' and v is not null and v <> 'H6'),
+scored as (
+    select *, count(*) over (partition by v, a) as sources from correspondence
+)
+select v, a, b from (
+    select *, max(case when sources <= 10 then 1 else 0 end) over (partition by v, b) as ordinary from scored
+) where sources <= 10 or ordinary = 0;
+
+create or replace temp table labels_a as select v, a as hs6, min(a) as label from edges group by all;
+create or replace temp table labels_b as
+    select e.v, e.b as hs6, min(l.label) as label from edges e join labels_a l on l.v = e.v and l.hs6 = e.a group by all;
+create or replace temp table labels_a as
+    select e.v, e.a as hs6, min(l.label) as label from edges e join labels_b l on l.v = e.v and l.hs6 = e.b group by all;
+create or replace temp table labels_b as
+    select e.v, e.b as hs6, min(l.label) as label from edges e join labels_a l on l.v = e.v and l.hs6 = e.a group by all;
+create or replace temp table labels_a as
+    select e.v, e.a as hs6, min(l.label) as label from edges e join labels_b l on l.v = e.v and l.hs6 = e.b group by all;
+create or replace temp table labels_b as
+    select e.v, e.b as hs6, min(l.label) as label from edges e join labels_a l on l.v = e.v and l.hs6 = e.a group by all;
+create or replace temp table labels_a as
+    select e.v, e.a as hs6, min(l.label) as label from edges e join labels_b l on l.v = e.v and l.hs6 = e.b group by all;
+create or replace temp table labels_b as
+    select e.v, e.b as hs6, min(l.label) as label from edges e join labels_a l on l.v = e.v and l.hs6 = e.a group by all;
+create or replace temp table labels_a as
+    select e.v, e.a as hs6, min(l.label) as label from edges e join labels_b l on l.v = e.v and l.hs6 = e.b group by all;
+create or replace temp table labels_b as
+    select e.v, e.b as hs6, min(l.label) as label from edges e join labels_a l on l.v = e.v and l.hs6 = e.a group by all;
+create or replace temp table labels_a as
+    select e.v, e.a as hs6, min(l.label) as label from edges e join labels_b l on l.v = e.v and l.hs6 = e.b group by all;
+create or replace temp table labels_b as
+    select e.v, e.b as hs6, min(l.label) as label from edges e join labels_a l on l.v = e.v and l.hs6 = e.a group by all;
+create or replace temp table labels_a as
+    select e.v, e.a as hs6, min(l.label) as label from edges e join labels_b l on l.v = e.v and l.hs6 = e.b group by all;
+create or replace temp table labels_b as
+    select e.v, e.b as hs6, min(l.label) as label from edges e join labels_a l on l.v = e.v and l.hs6 = e.a group by all;
+create or replace temp table labels_a as
+    select e.v, e.a as hs6, min(l.label) as label from edges e join labels_b l on l.v = e.v and l.hs6 = e.b group by all;
+create or replace temp table labels_b as
+    select e.v, e.b as hs6, min(l.label) as label from edges e join labels_a l on l.v = e.v and l.hs6 = e.a group by all;
+create or replace temp table labels_a as
+    select e.v, e.a as hs6, min(l.label) as label from edges e join labels_b l on l.v = e.v and l.hs6 = e.b group by all;
+
+create or replace temp table groups as
+with members as (
+    select v, label, count(*) as size, string_agg(hs6, '|' order by hs6) as members from labels_a group by all
+)
+select 'national' as side, l.v, l.hs6, l.label as group_hs6, m.size, m.members
+from labels_a l join members m using (v, label)
+union all
+select 'partner', l.v, l.hs6, l.label, m.size, m.members from labels_b l join members m using (v, label);
+
+-- ---- mirror gaps -----------------------------------------------------------------------------
+create or replace temp table vintages as
+select reporterISO as reporter_iso3, year, classificationCode as hs_vintage from (
+    select reporterISO, year, classificationCode,
+           row_number() over (partition by reporterISO, year order by sum(primaryValue) desc, classificationCode desc) as r
+    from partner where partnerCode = 512 group by reporterISO, year, classificationCode
+) where r = 1;
+
+create or replace temp table mirror_gaps as
+with oman_records as (
+    select * from partner
+    where partnerCode = 512 and typeCode = 'C' and coalesce(customsCode, 'C00') = 'C00'
+      and coalesce(motCode, 0) = 0 and coalesce(partner2Code, 0) = 0 and (hs6 is not null or cmdCode = '9999')
+),
+chosen as (
+    select * from oman_records r
+    where freqCode = 'A' or not exists (
+        select 1 from oman_records a where a.freqCode = 'A' and a.reporterISO = r.reporterISO and a.year = r.year)
+),
+mirror as (
+    select c.year, case when c.flowCode in ('X', 'RX') then 'M' else 'X' end as flow, c.reporterISO as partner_iso3,
+           coalesce(g.group_hs6, c.hs6, c.cmdCode) as hs6,
+           min(case when c.classificationCode = 'H6' or g.group_hs6 is not null or c.hs6 is null then 1 else 0 end) = 1
+               as is_vintage_mapped,
+           sum(case when c.flowCode not in ('RX', 'RM') then primaryValue else 0 end) as mirror_value_usd,
+           case when count(case when c.flowCode not in ('RX', 'RM') then 1 end)
+                     = count(case when c.flowCode not in ('RX', 'RM') then cifvalue end)
+               then sum(case when c.flowCode not in ('RX', 'RM') then cifvalue end) end as mirror_cif,
+           case when count(case when c.flowCode not in ('RX', 'RM') then 1 end)
+                     = count(case when c.flowCode not in ('RX', 'RM') then fobvalue end)
+               then sum(case when c.flowCode not in ('RX', 'RM') then fobvalue end) end as mirror_fob,
+           sum(case when c.flowCode not in ('RX', 'RM') then netWgt else 0 end) as mirror_kg,
+           sum(case when c.flowCode in ('RX', 'RM') then primaryValue else 0 end) as mirror_reexport_value_usd
+    from chosen c
+    left join groups g on g.side = 'partner' and g.v = c.classificationCode and g.hs6 = c.hs6
+    group by all
+),
+national_items as (
+    select year(lodged_date) as year, flow, case when flow = 'M' then origin_iso3 else partner_iso3 end as partner_iso3,
+           hs6, customs_value_usd, net_mass_kg
+    from items
+),
+national as (
+    select n.year, n.flow, n.partner_iso3, coalesce(g.group_hs6, n.hs6) as hs6,
+           sum(customs_value_usd) as national_value_usd, sum(net_mass_kg) as national_kg, count(*) as national_items
+    from national_items n
+    left join vintages v on v.reporter_iso3 = n.partner_iso3 and v.year = n.year
+    left join groups g on g.side = 'national' and g.v = v.hs_vintage and g.hs6 = n.hs6
+    where n.partner_iso3 is not null
+    group by all
+),
+pairs as (
+    select coalesce(n.year, m.year) as year, coalesce(n.flow, m.flow) as flow,
+           coalesce(n.partner_iso3, m.partner_iso3) as partner_iso3, coalesce(n.hs6, m.hs6) as hs6,
+           coalesce(n.national_value_usd, 0) as national_value_usd, coalesce(n.national_kg, 0) as national_kg,
+           coalesce(n.national_items, 0) as national_items, coalesce(m.mirror_value_usd, 0) as mirror_value_usd,
+           m.mirror_cif, m.mirror_fob, coalesce(m.mirror_kg, 0) as mirror_kg,
+           coalesce(m.mirror_reexport_value_usd, 0) as mirror_reexport_value_usd,
+           coalesce(m.is_vintage_mapped, true) as is_vintage_mapped
+    from national n
+    full join mirror m on m.year = n.year and m.flow = n.flow and m.partner_iso3 = n.partner_iso3 and m.hs6 = n.hs6
+),
+margins as (
+    select partner_iso3, hs_chapter, margin,
+           (case when hs_chapter is not null then 2 else 0 end) + (case when partner_iso3 is not null then 1 else 0 end) as s
+    from read_csv('{landing}/reference/cif_fob_margins.csv', types = {'hs_chapter': 'VARCHAR', 'margin': 'DECIMAL(6,4)'})
+),
+adjusted as (
+    select p.*, v.hs_vintage, v.reporter_iso3 is not null as partner_reported_year,
+           coalesce((select m.margin from margins m
+                     where (m.partner_iso3 = p.partner_iso3 or m.partner_iso3 is null)
+                       and (m.hs_chapter = substring(p.hs6, 1, 2) or m.hs_chapter is null)
+                     order by m.s desc limit 1), 1.06) as margin
+    from pairs p
+    left join vintages v on v.reporter_iso3 = p.partner_iso3 and v.year = p.year
+),
+measured as (
+    select *,
+           case when flow = 'M' and mirror_cif is not null then mirror_cif
+                when flow = 'M' then mirror_value_usd * margin
+                when mirror_fob is not null then mirror_fob
+                else mirror_value_usd / margin end as mirror_adjusted
+    from adjusted
+),
+judged as (
+    select m.*, national_value_usd - mirror_adjusted as gap_usd,
+           case when national_value_usd + mirror_adjusted > 0
+               then abs(national_value_usd - mirror_adjusted) / (national_value_usd + mirror_adjusted) end as sd,
+           case when national_kg > 0 or mirror_kg > 0
+               then 1 - abs(national_kg - mirror_kg) / greatest(national_kg, mirror_kg) end as quantity_agreement,
+           coalesce(c.comtrade_code in (0, 837, 838, 839, 899), false) or m.hs6 = '9999' as excluded
+    from measured m
+    left join read_csv('{landing}/reference/countries.csv') c on c.iso3 = m.partner_iso3
+)
+select year, flow, partner_iso3, hs6, national_value_usd, mirror_value_usd, mirror_adjusted as mirror_value_adjusted_usd,
+       gap_usd, national_items,
+       abs(gap_usd) >= 250000 and sd >= 0.2 and not excluded and partner_reported_year and is_vintage_mapped as is_flagged,
+       quantity_agreement
+from judged;
+
+-- ---- declaration risk ------------------------------------------------------------------------
+create or replace temp table tariff as
+select tax_type, coalesce(hs_prefix, '') as hs_prefix, length(coalesce(hs_prefix, '')) as prefix_length, rate,
+       valid_from, valid_to
+from read_csv('{landing}/reference/tariff_schedule.csv',
+              types = {'hs_prefix': 'VARCHAR', 'rate': 'DECIMAL(9,6)', 'valid_from': 'DATE', 'valid_to': 'DATE'});
+
+create or replace temp table line_rates as
+with lines as (select distinct hs_code, lodged_date from items),
+matched as (
+    select l.hs_code, l.lodged_date, t.tax_type, t.rate,
+           row_number() over (partition by l.hs_code, l.lodged_date, t.tax_type
+                              order by t.prefix_length desc, t.valid_from desc) as r
+    from lines l join tariff t
+        on starts_with(l.hs_code, t.hs_prefix) and l.lodged_date >= t.valid_from
+        and (t.valid_to is null or l.lodged_date <= t.valid_to)
+)
+select hs_code, lodged_date, max(case when tax_type = 'duty' then rate end) as mfn,
+       max(case when tax_type = 'vat' then rate end) as vat
+from matched where r = 1 group by all;
+
+create or replace temp table hs6_rates as
+with codes as (select distinct hs6 from items union select distinct hs6 from mirror_gaps),
+months as (select distinct cast(date_trunc('month', lodged_date) as date) as month_start from items),
+matched as (
+    select c.hs6, m.month_start, t.tax_type, t.rate,
+           row_number() over (partition by c.hs6, m.month_start, t.tax_type
+                              order by t.prefix_length desc, t.valid_from desc) as r
+    from codes c cross join months m join tariff t
+        on t.prefix_length <= 6 and starts_with(c.hs6, t.hs_prefix) and m.month_start >= t.valid_from
+        and (t.valid_to is null or m.month_start <= t.valid_to)
+)
+select hs6, month_start, coalesce(max(case when tax_type = 'duty' then rate end), 0) as mfn
+from matched where r = 1 group by all;
+
+create or replace temp table taxed as
+select i.*, coalesce(r.mfn, 0) as mfn_duty_rate,
+       coalesce(i.preference_code = 'GCC' and i.origin_is_gcc, false) as gcc_pref,
+       coalesce(p.duty_exempt, false) as duty_exempt,
+       case when i.flow = 'X' or coalesce(i.preference_code = 'GCC' and i.origin_is_gcc, false)
+                 or coalesce(p.duty_exempt, false) then 0 else coalesce(r.mfn, 0) end as duty_rate,
+       case when i.flow = 'X' or coalesce(p.vat_exempt, false) then 0 else coalesce(r.vat, 0) end as vat_rate
+from items i
+left join line_rates r on r.hs_code = i.hs_code and r.lodged_date = i.lodged_date
+left join read_csv('{dbt_seeds}/procedure_codes.csv', types = {'procedure_code': 'VARCHAR'}) p
+    on p.procedure_code = i.procedure_code;
+
+-- trailing 12-month unit-value quantiles: monthly value lists, a range window over the 12 months before
+create or replace temp table refs as
+with pop as (
+    select flow, hs6, hs4, origin_iso3, month_index, cast(unit_value_omr_kg as double) as value from items
+    where unit_value_omr_kg > 0 and coalesce(inspection_outcome, 'none') not in ('discrepancy', 'seizure')
+),
+months as (select distinct month_index from items),
+targets as (
+    select distinct 'hs6_origin' as level, flow, hs6 as code, origin_iso3, month_index from items where origin_iso3 is not null
+    union all
+    select 'hs6', c.flow, c.hs6, null, m.month_index from (select distinct flow, hs6 from items) c cross join months m
+    union all
+    select distinct 'hs4', flow, hs4, null, month_index from items
+),
+monthly as (
+    select 'hs6_origin' as level, flow, hs6 as code, origin_iso3, month_index, list(value) as vals from pop group by all
+    union all
+    select 'hs6', flow, hs6, null, month_index, list(value) from pop group by all
+    union all
+    select 'hs4', flow, hs4, null, month_index, list(value) from pop group by all
+),
+frames as (
+    select coalesce(t.level, m.level) as level, coalesce(t.flow, m.flow) as flow, coalesce(t.code, m.code) as code,
+           coalesce(t.origin_iso3, m.origin_iso3) as origin_iso3, coalesce(t.month_index, m.month_index) as month_index,
+           t.month_index is not null as is_target, coalesce(m.vals, []) as vals
+    from targets t
+    full join monthly m on m.level = t.level and m.flow = t.flow and m.code = t.code
+        and m.origin_iso3 is not distinct from t.origin_iso3 and m.month_index = t.month_index
+),
+windowed as (
+    select *, flatten(list(vals) over (partition by level, flow, code, origin_iso3 order by month_index
+                                       range between 12 preceding and 1 preceding)) as trailing_values
+    from frames
+)
+select level, flow, code, origin_iso3, month_index, len(trailing_values) as n,
+       list_aggregate(trailing_values, 'quantile_cont', 0.10) as p10, list_aggregate(trailing_values, 'quantile_cont', 0.25) as p25,
+       list_aggregate(trailing_values, 'quantile_cont', 0.50) as p50, list_aggregate(trailing_values, 'quantile_cont', 0.75) as p75,
+       list_aggregate(trailing_values, 'quantile_cont', 0.90) as p90
+from windowed where is_target and len(trailing_values) >= 10;
+
+create or replace temp table referenced as
+select t.*,
+       coalesce(r1.p25, r2.p25, r3.p25) as ref_low, coalesce(r1.p50, r2.p50, r3.p50) as ref_median,
+       r2.p50 as own_hs6_median
+from taxed t
+left join refs r1 on r1.level = 'hs6_origin' and r1.flow = t.flow and r1.code = t.hs6 and r1.origin_iso3 = t.origin_iso3
+    and r1.month_index = t.month_index
+left join refs r2 on r2.level = 'hs6' and r2.flow = t.flow and r2.code = t.hs6 and r2.month_index = t.month_index
+left join refs r3 on r3.level = 'hs4' and r3.flow = t.flow and r3.code = t.hs4 and r3.month_index = t.month_index;
+
+create or replace temp table suggestions as
+select declaration_id, item_no, suggested_hs6, suggested_rate from (
+    select r.declaration_id, r.item_no, c.code as suggested_hs6, h.mfn as suggested_rate,
+           row_number() over (partition by r.declaration_id, r.item_no
+                              order by h.mfn desc, abs(r.unit_value_omr_kg - c.p50) / c.p50, c.code) as pref
+    from referenced r
+    join refs c on c.level = 'hs6' and c.flow = r.flow and c.month_index = r.month_index
+        and substring(c.code, 1, 4) = r.hs4 and c.code <> r.hs6 and r.unit_value_omr_kg between c.p10 and c.p90
+    join hs6_rates h on h.hs6 = c.code and h.month_start = cast(date_trunc('month', r.lodged_date) as date)
+    where r.flow = 'M' and r.own_hs6_median > 0
+      and (r.unit_value_omr_kg > 3 * r.own_hs6_median or r.unit_value_omr_kg * 3 < r.own_hs6_median)
+      and h.mfn > r.mfn_duty_rate and not r.gcc_pref and not r.duty_exempt
+) where pref = 1;
+
+-- GCC production seen before the month (origin rule) and parties' inspection history (12 months before)
+create or replace temp table origin_history as
+with production as (
+    select hs6, month_index, count(*) as n from items where flow = 'M' and origin_is_gcc and partner_is_gcc group by all
+),
+claims as (
+    select distinct hs6, month_index from taxed where gcc_pref and not partner_is_gcc
+)
+select c.hs6, c.month_index, coalesce(sum(p.n), 0) as prior_gcc_items
+from claims c left join production p on p.hs6 = c.hs6 and p.month_index < c.month_index
+group by all;
+
+create or replace temp table party_history as
+with inspected as (
+    select party_type, party_id, month_index, count(*) as inspected,
+           sum(case when inspection_outcome in ('discrepancy', 'seizure') then 1 else 0 end) as hits
+    from (
+        select distinct 'trader' as party_type, trader_id as party_id, declaration_id, month_index, inspection_outcome
+        from items where inspection_outcome is not null
+        union all
+        select distinct 'declarant', declarant_id, declaration_id, month_index, inspection_outcome
+        from items where inspection_outcome is not null
+    ) group by all
+),
+months as (select distinct month_index from items),
+base as (
+    select m.month_index, sum(i.hits) * 1.0 / nullif(sum(i.inspected), 0) as base_rate
+    from months m join inspected i on i.month_index between m.month_index - 12 and m.month_index - 1
+    group by all
+),
+party_months as (
+    select distinct 'trader' as party_type, trader_id as party_id, month_index from items
+    union
+    select distinct 'declarant', declarant_id, month_index from items
+)
+select pm.party_type, pm.party_id, pm.month_index, max(b.base_rate) as base_rate,
+       (coalesce(sum(i.hits), 0) + 5 * max(b.base_rate)) / (coalesce(sum(i.inspected), 0) + 5) as prior_hit_rate
+from party_months pm
+join base b on b.month_index = pm.month_index
+left join inspected i on i.party_type = pm.party_type and i.party_id = pm.party_id
+    and i.month_index between pm.month_index - 12 and pm.month_index - 1
+group by all;
+
+create or replace temp table declaration_risk as
+with signalled as (
+    select r.*, s.suggested_hs6, s.suggested_rate, s.suggested_hs6 is not null as sig_misclass,
+           case when r.ref_median > 0 then r.unit_value_omr_kg / r.ref_median end as valuation_ratio,
+           coalesce(r.gcc_pref and not r.partner_is_gcc and o.prior_gcc_items = 0, false) as sig_origin,
+           th.prior_hit_rate as trader_rate, dh.prior_hit_rate as declarant_rate,
+           coalesce(th.prior_hit_rate >= 2 * th.base_rate, false) as sig_history
+    from referenced r
+    left join suggestions s using (declaration_id, item_no)
+    left join origin_history o on o.hs6 = r.hs6 and o.month_index = r.month_index
+    left join party_history th on th.party_type = 'trader' and th.party_id = r.trader_id and th.month_index = r.month_index
+    left join party_history dh on dh.party_type = 'declarant' and dh.party_id = r.declarant_id
+        and dh.month_index = r.month_index
+),
+money as (
+    select *,
+           coalesce(not sig_misclass and unit_value_omr_kg < ref_low and valuation_ratio < 0.6, false) as sig_valuation
+    from signalled
+),
+amounts as (
+    select *,
+           case when sig_valuation
+               then round(cast(ref_median * net_mass_kg - customs_value_omr as decimal(38, 9)), 3) else 0 end as under_omr,
+           case when sig_misclass then round(customs_value_omr * (suggested_rate - mfn_duty_rate), 3) else 0 end as mis_duty,
+           case when sig_origin and not duty_exempt then round(customs_value_omr * mfn_duty_rate, 3) else 0 end as origin_duty
+    from money
+),
+totals as (
+    select *,
+           round(under_omr * duty_rate, 3) as val_duty,
+           round((under_omr + round(under_omr * duty_rate, 3)) * vat_rate, 3) as val_vat,
+           round(mis_duty * vat_rate, 3) as mis_vat,
+           round(origin_duty * vat_rate, 3) as origin_vat
+    from amounts
+)
+select declaration_id, item_no, ref_median as reference_unit_value_omr_kg, valuation_ratio, suggested_hs6,
+       val_duty as valuation_duty_at_risk_omr, val_vat as valuation_vat_at_risk_omr,
+       mis_duty as misclassification_duty_at_risk_omr, mis_vat as misclassification_vat_at_risk_omr,
+       origin_duty as origin_duty_at_risk_omr, origin_vat as origin_vat_at_risk_omr,
+       val_duty + mis_duty + origin_duty + val_vat + mis_vat + origin_vat as total_at_risk_omr,
+       round(least(100, 40 * coalesce(trader_rate, 0) + 20 * coalesce(declarant_rate, 0)
+           + case when not (sig_valuation or sig_misclass or sig_origin) then 0 else
+               (case when sig_valuation then 30 + 50 * (1 - valuation_ratio / 0.6) else 0 end)
+               + (case when sig_misclass then 60 else 0 end) + (case when sig_origin then 60 else 0 end)
+               + 20 * least(1, ln(1 + (val_duty + mis_duty + origin_duty + val_vat + mis_vat + origin_vat)) / ln(100001))
+             end), 2) as risk_score
+from totals;

@@ -1,0 +1,236 @@
+"""`make bench`: the warehouse against bare DuckDB SQL and pandas, on the same files, in one run.
+
+    python benchmarks/bench.py [--scales S M] [--repeats 3] [--work DIR]
+
+For each scale (benchmarks/datasets.py) and repeat, on a fresh warehouse:
+1. full refresh as users run it (`python -m orchestration.cli run`: every asset, every check), with
+   the last lodgement day held back;
+2. one-day incremental refresh: that day is delivered and the nightly run for it
+   (`cli run --from D --to D`) processes it;
+3. GX validation alone (benchmarks/gx_alone.py) on the refreshed warehouse;
+4. the two baselines (benchmarks/baselines.py) on the same landing files; on the first repeat their
+   results are checked equal to the marts (benchmarks/compare.py), else the benchmark fails.
+Each step is a separate process measured for wall time and the peak RSS of its process tree.
+Raw measurements accumulate in benchmarks/results.json (one entry per scale, replaced when the scale
+is rerun); benchmarks/results.md is rendered from all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from compare import compare, differences  # noqa: E402
+from datasets import MONTHS, PARTNER_RECORDS, SCALES, ensure  # noqa: E402
+from measure import measure  # noqa: E402
+
+PY = sys.executable
+RESULTS_JSON = HERE / "results.json"
+RESULTS_MD = HERE / "results.md"
+STEPS = ("full_refresh", "incremental_day", "gx_alone", "bare_sql", "pandas")
+
+
+def _last_day_file(landing: Path) -> Path:
+    return sorted((landing / "declarations").rglob("items_*"), key=lambda p: p.name)[-1]
+
+
+def _run(step: str, command: list[str], env: dict, log: Path) -> dict:
+    with open(log, "a") as out:
+        out.write(f"\n==== {step}: {' '.join(command)}\n")
+        out.flush()
+        result = measure(command, env=env, stdout=out, stderr=out)
+    print(f"    {step:<16} {result['seconds']:>8.1f} s  peak {result['peak_rss_mb'] / 1024:5.2f} GB", flush=True)
+    if result["returncode"] != 0:
+        raise SystemExit(f"{step} failed (exit {result['returncode']}); see {log}")
+    return result
+
+
+def bench_scale(scale: str, repeats: int, work: Path, pandas: bool) -> dict:
+    print(f"== scale {scale}: {SCALES[scale]:,} items over {MONTHS} months", flush=True)
+    started = datetime.now(UTC)
+    landing = ensure(work, scale)
+    print(f"   dataset ready in {(datetime.now(UTC) - started).total_seconds():.0f} s: {landing}", flush=True)
+    held = _last_day_file(landing)
+    day = held.stem.removeprefix("items_")
+    aside = held.with_name("_" + held.name)  # names starting with '_' are not deliveries
+    runs = []
+    for repeat in range(repeats):
+        var = work / scale / "var"
+        shutil.rmtree(var, ignore_errors=True)
+        (var / "dagster_home").mkdir(parents=True)
+        shutil.copy(ROOT / "dagster.yaml", var / "dagster_home" / "dagster.yaml")
+        env = {
+            **os.environ,
+            "CUSTOMS_VAR_DIR": str(var),
+            "CUSTOMS_LANDING_DIR": str(landing),
+            "DAGSTER_HOME": str(var / "dagster_home"),
+        }
+        log = work / scale / f"run{repeat + 1}.log"
+        log.unlink(missing_ok=True)
+        print(f"  repeat {repeat + 1}/{repeats} (log {log})", flush=True)
+        run = {}
+        held.rename(aside)
+        try:
+            run["full_refresh"] = _run("full_refresh", [PY, "-m", "orchestration.cli", "run"], env, log)
+        finally:
+            aside.rename(held)
+        run["incremental_day"] = _run(
+            "incremental_day", [PY, "-m", "orchestration.cli", "run", "--from", day, "--to", day], env, log
+        )
+        warehouse = var / "warehouse.duckdb"
+        run["gx_alone"] = _run("gx_alone", [PY, str(HERE / "gx_alone.py"), str(warehouse)], env, log)
+        kinds = ("sql", "pandas") if pandas else ("sql",)
+        for kind in kinds:
+            out = work / scale / f"baseline_{kind}"
+            step = "bare_sql" if kind == "sql" else "pandas"
+            run[step] = _run(step, [PY, str(HERE / "baselines.py"), kind, str(landing), str(out)], env, log)
+            if repeat == 0:
+                found = compare(warehouse, out)
+                if any(differences(found).values()):
+                    raise SystemExit(f"the {kind} baseline differs from the marts: {json.dumps(differences(found))}")
+                run[step]["equal_to_marts"] = {m: c["rows"] for m, c in found.items()}
+        runs.append(run)
+    return {
+        "scale": scale,
+        "items": SCALES[scale],
+        "months": MONTHS,
+        "partner_records": PARTNER_RECORDS,
+        "measured_at": started.isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "incremental_day": day,
+        "runs": runs,
+    }
+
+
+def _median(entry: dict, step: str, field: str) -> float | None:
+    values = [r[step][field] for r in entry["runs"] if step in r]
+    return statistics.median(values) if values else None
+
+
+def render(results: dict) -> str:
+    order = [s for s in SCALES if s in results]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Generated by `make bench` (benchmarks/bench.py); do not edit by hand. Medians of the repeats; peak",
+        "memory is the RSS of the whole process tree (Dagster, dbt, DuckDB), sampled every 50 ms. Every",
+        "baseline's `mirror_gaps` and `declaration_risk` were checked equal to the marts, row by row.",
+        "",
+    ]
+    for scale in order:
+        e = results[scale]
+        t = {s: _median(e, s, "seconds") for s in STEPS}
+        m = {s: _median(e, s, "peak_rss_mb") for s in STEPS}
+        lines += [
+            f"## {scale}: {e['items']:,} declaration items, {e['months']} months, "
+            f"{e['partner_records']:,} bulk partner records",
+            "",
+            f"{len(e['runs'])} repeat(s), measured {e['measured_at']} on {e['machine']}.",
+            "",
+            "| step | wall time (s) | peak memory (GB) |",
+            "|---|---:|---:|",
+        ]
+        names = {
+            "full_refresh": "warehouse: full refresh (all assets and checks)",
+            "incremental_day": f"warehouse: one-day incremental ({e['incremental_day']})",
+            "gx_alone": "GX validation alone (all suites)",
+            "bare_sql": "baseline: bare DuckDB SQL script",
+            "pandas": "baseline: pandas",
+        }
+        for s in STEPS:
+            if t[s] is not None:
+                lines.append(f"| {names[s]} | {t[s]:.1f} | {m[s] / 1024:.2f} |")
+            elif s == "pandas":
+                lines.append(f"| {names[s]} | {e.get('pandas_note', 'not run')} | |")
+        lines.append("")
+        if t["bare_sql"]:
+            lines.append(f"- warehouse / bare SQL: **{t['full_refresh'] / t['bare_sql']:.1f}x**")
+        if t["pandas"]:
+            lines.append(f"- pandas / warehouse: **{t['pandas'] / t['full_refresh']:.2f}x**")
+        lines.append(f"- incremental / full: **{100 * t['incremental_day'] / t['full_refresh']:.0f}%**")
+        lines.append(f"- GX alone / full: **{100 * t['gx_alone'] / t['full_refresh']:.0f}%**")
+        lines.append("")
+    if len(order) > 1:
+        lines += [
+            "## Growth",
+            "",
+            "| from | to | items | warehouse | bare SQL | pandas |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for a, b in zip(order, order[1:], strict=False):
+            row = [a, b, f"{results[b]['items'] / results[a]['items']:.0f}x"]
+            for s in ("full_refresh", "bare_sql", "pandas"):
+                ta, tb = _median(results[a], s, "seconds"), _median(results[b], s, "seconds")
+                row.append(f"{tb / ta:.1f}x" if ta and tb else "")
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    lines += _targets(results)
+    return "\n".join(lines) + "\n"
+
+
+def _targets(results: dict) -> list[str]:
+    lines = ["## Targets", ""]
+    at = "L" if "L" in results else max(results, key=lambda s: SCALES[s])
+    e = results[at]
+    full, sql, pd_ = (_median(e, s, "seconds") for s in ("full_refresh", "bare_sql", "pandas"))
+    peak = max(_median(e, s, "peak_rss_mb") or 0 for s in ("full_refresh", "incremental_day")) / 1024
+    inc, gx = _median(e, "incremental_day", "seconds"), _median(e, "gx_alone", "seconds")
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    lines.append(f"Judged at {at}{'' if at == 'L' else ' (L not measured yet: `make bench-large`)'}.")
+    lines.append("")
+    lines.append("| target | figure | verdict |")
+    lines.append("|---|---|---|")
+    lines.append(f"| full refresh within 1.5x bare SQL | {full / sql:.1f}x | {verdict(full <= 1.5 * sql)} |")
+    if pd_:
+        lines.append(
+            f"| full refresh faster than pandas | pandas {pd_:.0f} s vs {full:.0f} s | {verdict(full < pd_)} |"
+        )
+    lines.append(f"| peak memory under 4 GB | {peak:.2f} GB | {verdict(peak < 4)} |")
+    lines.append(f"| one-day incremental under 10% of full | {100 * inc / full:.0f}% | {verdict(inc < 0.1 * full)} |")
+    lines.append(f"| GX validation under 25% of full | {100 * gx / full:.0f}% | {verdict(gx < 0.25 * full)} |")
+    if "M" in results and "L" in results:
+        growth = _median(results["L"], "full_refresh", "seconds") / _median(results["M"], "full_refresh", "seconds")
+        lines.append(f"| M to L at most 12x | {growth:.1f}x | {verdict(growth <= 12)} |")
+    if "XL" in results:
+        xl_peak = _median(results["XL"], "full_refresh", "peak_rss_mb") / 1024
+        lines.append(f"| XL completes within 4 GB | {xl_peak:.2f} GB | {verdict(xl_peak < 4)} |")
+    lines.append("")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", nargs="+", default=["S", "M"], choices=list(SCALES))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("CUSTOMS_BENCH_DIR", "/tmp/customs-bench")))
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline (XL: it cannot fit)")
+    args = parser.parse_args(argv)
+    if ROOT in args.work.resolve().parents or args.work.resolve() == ROOT:
+        raise SystemExit("the benchmark's datasets go outside the repository: choose another --work")
+    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    for scale in args.scales:
+        results[scale] = bench_scale(scale, args.repeats, args.work, pandas=not args.no_pandas)
+        if args.no_pandas:
+            results[scale]["pandas_note"] = "not run (--no-pandas)"
+        RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")
+        RESULTS_MD.write_text(render(results))
+    print(f"Results: {RESULTS_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
