@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from orchestration.ingest.contracts import Contract
-from orchestration.ingest.readers import STAGE, LandingFile, stage_files
+from orchestration.ingest.readers import FILES, STAGE, LandingFile, stage_files
 
 LINEAGE = (
     ("_source_file", "VARCHAR"),
@@ -123,6 +123,7 @@ def load_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[L
         staged = [f for f in pending if f.relpath not in rejected]
         _check(con, contract, staged)
         _write(con, contract, staged, rejected, pending, report)
+        con.execute(f"DROP TABLE _checked; DROP TABLE {FILES}")  # free the load's memory now
     report.table_rows = con.execute(f"SELECT count(*) FROM raw.{contract.table}").fetchall()[0][0]
     report.ledger_rows = _ledger_rows(con, contract)
     return report
@@ -219,36 +220,46 @@ def validation_sql(contract: Contract) -> str:
 
 
 def _check(con, contract: Contract, staged: list[LandingFile]) -> None:
-    """Build `_checked`: typed rows with their reasons, duplicates of the key included."""
-    key = ", ".join(f'"{k}"' for k in contract.key)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _typed AS {validation_sql(contract)}")
+    """Build `_checked`: typed rows with their reasons, duplicates of the key included.
+
+    Typing and the contract's rules take one pass; keys are then counted with a GROUP BY and only the
+    rare duplicated or already-loaded keys get their extra reason by UPDATE (a window over every key
+    sorted ten million rows to find none)."""
+    key_cols = [f'"{k}"' for k in contract.key]
+    key, c_key, r_key = (", ".join(f"{p}{k}" for k in key_cols) for p in ("", "c.", "r."))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {validation_sql(contract)}")
+    con.execute(f"DROP TABLE {STAGE}")  # only _checked is needed from here on
+    # within this load, among rows that pass every rule, the first in delivery order stays
+    con.execute(f"""
+        UPDATE _checked SET _reasons = list_append(_checked._reasons, 'duplicate key: first seen in ' || d._first)
+        FROM (
+            SELECT * FROM (
+                SELECT c.rowid AS _rid, row_number() OVER w AS _rank,
+                       first_value(c._source_file || ' row ' || c._source_row) OVER w AS _first
+                FROM _checked AS c
+                JOIN (SELECT {key} FROM _checked WHERE len(_reasons) = 0 GROUP BY {key} HAVING count(*) > 1) AS k
+                    USING ({key})
+                WHERE len(c._reasons) = 0
+                WINDOW w AS (PARTITION BY {c_key} ORDER BY c._source_file, c._source_row)
+            ) WHERE _rank > 1
+        ) AS d
+        WHERE _checked.rowid = d._rid
+    """)
     # a key already loaded from a file outside this load is a conflict; the same file is being replaced
     if contract.replace_all or not staged:
-        conflict_join, conflict_reason = "", "NULL"
-    else:
-        files = ", ".join(f"'{_q(f.relpath)}'" for f in staged)
-        conflict_join = f"""
-            LEFT JOIN (SELECT {key}, min(_source_file) AS _loaded_from FROM raw.{contract.table}
-                       WHERE _source_file NOT IN ({files}) GROUP BY {key}) e USING ({key})"""
-        conflict_reason = "'duplicate key: already loaded from ' || e._loaded_from"
+        return
+    files = ", ".join(f"'{_q(f.relpath)}'" for f in staged)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _checked AS
-        WITH ranked AS (
-            SELECT t.*, {conflict_reason} AS _conflict,
-                   CASE WHEN len(_reasons) = 0 THEN row_number() OVER (
-                       PARTITION BY {key}, len(_reasons) = 0 ORDER BY _source_file, _source_row) END AS _rank,
-                   first_value(_source_file || ' row ' || _source_row) OVER (
-                       PARTITION BY {key}, len(_reasons) = 0 ORDER BY _source_file, _source_row) AS _first
-            FROM _typed t {conflict_join}
-        )
-        SELECT * EXCLUDE (_reasons, _conflict, _rank, _first),
-               list_filter(_reasons || [
-                   CASE WHEN _rank > 1 THEN 'duplicate key: first seen in ' || _first END, _conflict
-               ], lambda x: x IS NOT NULL) AS _reasons
-        FROM ranked
+        UPDATE _checked SET _reasons = list_append(_checked._reasons, 'duplicate key: already loaded from ' || e._from)
+        FROM (
+            SELECT {r_key}, min(r._source_file) AS _from
+            FROM raw.{contract.table} AS r
+            JOIN (SELECT DISTINCT {key} FROM _checked) AS k USING ({key})
+            WHERE r._source_file NOT IN ({files})
+            GROUP BY {r_key}
+        ) AS e
+        WHERE {" AND ".join(f"_checked.{k} = e.{k}" for k in key_cols)}
     """)
-    con.execute("DROP VIEW _typed")
-    con.execute(f"DROP TABLE {STAGE}")  # only _checked is needed from here on
 
 
 def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, report: LoadReport) -> None:
@@ -260,11 +271,6 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
         SELECT _source_file, count(*), count(*) FILTER (WHERE len(_reasons) = 0) FROM _checked GROUP BY 1
     """).fetchall()
     }
-    hashes = (
-        "CASE _source_file " + " ".join(f"WHEN '{_q(f.relpath)}' THEN '{f.sha256}'" for f in staged) + " END"
-        if staged
-        else "NULL"
-    )
     names = [c.name for c in contract.columns] + [n for n, _ in contract.extra_columns]
     cols = ", ".join(f'"{n}"' for n in names)
     record = "to_json({" + ", ".join(f"'{c.source_name}': \"s__{c.name}\"" for c in contract.columns) + "})"
@@ -282,15 +288,17 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
             con.execute(
                 f"""
                 INSERT INTO raw.{table} ({cols}, _source_file, _source_hash, _source_row, _load_id, _loaded_at)
-                SELECT {cols}, _source_file, {hashes}, _source_row, ?, ? FROM _checked WHERE len(_reasons) = 0
+                SELECT {cols}, _source_file, f.sha256, _source_row, ?, ?
+                FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file WHERE len(_reasons) = 0
             """,
                 [load_id, now],
             )
             con.execute(
                 f"""
                 INSERT INTO raw.quarantine
-                SELECT '{table}', _source_file, {hashes}, _source_row, array_to_string(_reasons, '; '),
-                       {record}, ?, ? FROM _checked WHERE len(_reasons) > 0
+                SELECT '{table}', _source_file, f.sha256, _source_row, array_to_string(_reasons, '; '),
+                       {record}, ?, ? FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file
+                WHERE len(_reasons) > 0
             """,
                 [load_id, now],
             )

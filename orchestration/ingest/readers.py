@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from orchestration.ingest.contracts import Contract
 
 STAGE = "_stage"
+FILES = "_files"
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
 
 
@@ -71,10 +72,15 @@ def scan(root: Path, subdir: str) -> list[LandingFile]:
 
 
 def stage_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]) -> dict[str, str]:
-    """Fill the temp table `_stage` from `files`; return {relpath: reason} for files rejected whole."""
+    """Fill the temp table `_stage` from `files`; return {relpath: reason} for files rejected whole.
+    The temp table `_files` maps each file's path to its landing-relative path and content hash (a
+    join, not a CASE per row: a load of a thousand daily files would compare every row a thousand times)."""
     names = [c.source_name for c in contract.columns] + [n for n, _ in contract.extra_columns]
     cols = ", ".join(f'"{n}" VARCHAR' for n in names)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} ({cols}, _source_file VARCHAR, _source_row BIGINT)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FILES} (path VARCHAR, relpath VARCHAR, sha256 VARCHAR)")
+    if files:
+        con.executemany(f"INSERT INTO {FILES} VALUES (?, ?, ?)", [(str(f.path), f.relpath, f.sha256) for f in files])
     rejected: dict[str, str] = {}
     groups: dict[tuple, list[LandingFile]] = {}
     for f in files:
@@ -162,17 +168,18 @@ def _stage_csv(con, contract: Contract, files: list[LandingFile], header: list[s
     columns = "{" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in header) + "}"
     available = {n.lower(): n for n in header}
     paths = "[" + ", ".join(f"'{_sql_str(str(f.path))}'" for f in files) + "]"
-    relpath = _relpath_case(files)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _csv AS
-        SELECT *, {relpath} AS _source_file FROM read_csv({paths}, header = true, auto_detect = false,
+        SELECT * FROM read_csv({paths}, header = true, auto_detect = false,
             delim = ',', quote = '"', escape = '"', columns = {columns}, filename = true, strict_mode = true)
     """)
+    # rows keep file order (insertion order is preserved), so a row's number is its offset in its file
     con.execute(f"""
         INSERT INTO {STAGE}
-        SELECT {_select_list(contract, available, "comtrade_csv")}, _source_file,
-               row_number() OVER (PARTITION BY _source_file ORDER BY rowid)
-        FROM _csv
+        SELECT {_select_list(contract, available, "comtrade_csv")}, f.relpath, c.rowid - firsts.first_row + 1
+        FROM _csv AS c
+        JOIN {FILES} AS f ON f.path = c.filename
+        JOIN (SELECT filename, min(rowid) AS first_row FROM _csv GROUP BY filename) AS firsts USING (filename)
     """)
     con.execute("DROP TABLE _csv")
 
@@ -182,8 +189,9 @@ def _stage_parquet(con, contract: Contract, files: list[LandingFile], header: li
     paths = "[" + ", ".join(f"'{_sql_str(str(f.path))}'" for f in files) + "]"
     con.execute(f"""
         INSERT INTO {STAGE}
-        SELECT {_select_list(contract, available, "comtrade_parquet")}, {_relpath_case(files)}, file_row_number + 1
-        FROM read_parquet({paths}, filename = true, file_row_number = true)
+        SELECT {_select_list(contract, available, "comtrade_parquet")}, f.relpath, file_row_number + 1
+        FROM read_parquet({paths}, filename = true, file_row_number = true) AS p
+        JOIN {FILES} AS f ON f.path = p.filename
     """)
 
 
@@ -193,9 +201,10 @@ def _stage_comtrade_json(con, contract: Contract, files: list[LandingFile], head
     largest = max(f.path.stat().st_size for f in files) + 1024  # the body is one JSON object
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _json AS
-        SELECT {_relpath_case(files)} AS _source_file, "count", "error", data
+        SELECT f.relpath AS _source_file, "count", "error", data
         FROM read_json({paths}, columns = {{'count': 'BIGINT', 'error': 'VARCHAR', 'data': 'JSON[]'}},
-                       format = 'auto', filename = true, maximum_object_size = {largest})
+                       format = 'auto', filename = true, maximum_object_size = {largest}) AS j
+        JOIN {FILES} AS f ON f.path = j.filename
     """)
     for relpath, count, error, held in con.execute(
         'SELECT _source_file, "count", "error", len(data) FROM _json ORDER BY _source_file'
@@ -277,14 +286,6 @@ def _stage_baci(con, contract: Contract, files: list[LandingFile], header: list[
 HOME = 512  # Oman's Comtrade and BACI code
 
 _READERS = {"csv": _stage_csv, "parquet": _stage_parquet, "json": _stage_comtrade_json, "baci": _stage_baci}
-
-
-def _relpath_case(files: list[LandingFile]) -> str:
-    """SQL mapping DuckDB's `filename` column to each file's landing-relative path."""
-    if len(files) == 1:
-        return f"'{_sql_str(files[0].relpath)}'"
-    whens = " ".join(f"WHEN '{_sql_str(str(f.path))}' THEN '{_sql_str(f.relpath)}'" for f in files)
-    return f"CASE filename {whens} END"
 
 
 def _sql_str(value: str) -> str:
