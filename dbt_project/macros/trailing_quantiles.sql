@@ -1,17 +1,19 @@
 {#-
   Quantiles of `value` per `keys` over the `months` months before each target month (no look-ahead):
-  n, p10, p25, p50, p75, p90 for every (keys, month_index) in `targets`.
+  n, p10, p25, p50, p75, p90 for every (keys, month_index) in `targets` whose month index modulo
+  `months` is in `residues` (all of range(months) gives every target).
 
   `population` has columns keys + month_index + value; `targets` has keys + month_index.
-  DuckDB: one row per key and month with the month's values as a list, a RANGE window collecting the
-  preceding months' lists, quantiles computed on the flattened list (exact, and an order of magnitude
-  faster than the self-join). Other engines: a range self-join with percentile_cont; same results.
+  Default (any engine): a range self-join with percentile_cont; it holds each value once per target
+  that sees it. DuckDB: for one residue r, the trailing windows of the targets r, r + months, ... tile
+  the timeline, so each value belongs to exactly one of them: a plain GROUP BY on that target month
+  with an exact quantile_cont, every value held once. Same results (tests/trailing_quantiles_...).
 -#}
-{% macro trailing_quantiles(population, targets, keys, months) -%}
-    {{ return(adapter.dispatch('trailing_quantiles')(population, targets, keys, months)) }}
+{% macro trailing_quantiles(population, targets, keys, months, residues) -%}
+    {{ return(adapter.dispatch('trailing_quantiles')(population, targets, keys, months, residues)) }}
 {%- endmacro %}
 
-{% macro default__trailing_quantiles(population, targets, keys, months) -%}
+{% macro default__trailing_quantiles(population, targets, keys, months, residues) -%}
     select
         {% for k in keys %}t.{{ k }}, {% endfor %}
         t.month_index,
@@ -25,39 +27,32 @@
     inner join {{ population }} as p
         on {% for k in keys %}p.{{ k }} = t.{{ k }} and {% endfor %}
         p.month_index between t.month_index - {{ months }} and t.month_index - 1
+    where t.month_index % {{ months }} in ({{ residues | join(', ') }})
     group by {% for k in keys %}t.{{ k }}, {% endfor %}t.month_index
 {%- endmacro %}
 
-{% macro duckdb__trailing_quantiles(population, targets, keys, months) -%}
-    with monthly as (
-        select {{ keys | join(', ') }}, month_index, list(value) as month_values
-        from {{ population }}
-        group by {{ keys | join(', ') }}, month_index
-    ),
-    frames as (
-        select {% for k in keys %}coalesce(t.{{ k }}, m.{{ k }}) as {{ k }}, {% endfor %}
-               coalesce(t.month_index, m.month_index) as month_index,
-               t.month_index is not null as is_target,
-               coalesce(m.month_values, []) as month_values
-        from {{ targets }} as t
-        full outer join monthly as m
-            on {% for k in keys %}m.{{ k }} = t.{{ k }} and {% endfor %}m.month_index = t.month_index
-    ),
-    windowed as (
-        select *, flatten(list(month_values) over (
-            partition by {{ keys | join(', ') }} order by month_index
-            range between {{ months }} preceding and 1 preceding)) as trailing_values
-        from frames
-    )
+{% macro duckdb__trailing_quantiles(population, targets, keys, months, residues) -%}
+    {%- for r in residues %}
     select
-        {{ keys | join(', ') }},
-        month_index,
-        len(trailing_values) as n,
-        list_aggregate(trailing_values, 'quantile_cont', 0.10) as p10,
-        list_aggregate(trailing_values, 'quantile_cont', 0.25) as p25,
-        list_aggregate(trailing_values, 'quantile_cont', 0.50) as p50,
-        list_aggregate(trailing_values, 'quantile_cont', 0.75) as p75,
-        list_aggregate(trailing_values, 'quantile_cont', 0.90) as p90
-    from windowed
-    where is_target and len(trailing_values) > 0
+        {% for k in keys %}t.{{ k }}, {% endfor %}
+        t.month_index,
+        s.n,
+        s.q[1] as p10, s.q[2] as p25, s.q[3] as p50, s.q[4] as p75, s.q[5] as p90
+    from {{ targets }} as t
+    inner join (
+        select {{ keys | join(', ') }}, target_month, count(*) as n,
+               quantile_cont(value, [0.10, 0.25, 0.50, 0.75, 0.90]) as q
+        from (
+            -- the one target month of residue {{ r }} whose trailing window holds this value
+            select {{ keys | join(', ') }}, value,
+                   month_index + 1 + ((({{ r }} - month_index - 1) % {{ months }}) + {{ months }}) % {{ months }}
+                       as target_month
+            from {{ population }}
+        ) as assigned
+        group by {{ keys | join(', ') }}, target_month
+    ) as s
+        on {% for k in keys %}s.{{ k }} = t.{{ k }} and {% endfor %}s.target_month = t.month_index
+    where t.month_index % {{ months }} = {{ r }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 {%- endmacro %}

@@ -3,82 +3,27 @@
   quantiles of comparable items lodged in the `reference_months` months before (no look-ahead), at
   three levels: HS6 x origin, HS6 (all origins), HS4. Items found irregular on inspection are left
   out. A reference is a risk indicator, never a customs value (WCO guidance; docs/revenue-at-risk.md).
+
+  Built in `reference_months` batches of target months (month index modulo 12), one statement each:
+  within a batch the trailing windows of successive targets tile the timeline, so every value is held
+  once, and peak memory stays at one pass over the population whatever the number of months (the
+  single-statement list window held each value 12 times: out of memory at 10M items under 2 GB).
+  The first batch is the model's own query, the others are inserted by post-hooks; unit tests set
+  `unit_value_batches: false` to get every batch from the query itself.
 -#}
 {% set months = var('risk')['reference_months'] %}
+{% set batched = var('unit_value_batches', true) %}
+{% set batches = [] %}
+{% if batched %}
+    {% for residue in range(1, months) %}
+        {% do batches.append('insert into {{ this }} {{ unit_value_references([' ~ residue ~ ']) }}') %}
+    {% endfor %}
+{% endif %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_refresh_month_index('month_index') }}",
+    post_hook=batches,
 ) }}
 
-with
-
--- incremental: targets from the first changed month on, the months before it as their history
-items as (
-    select * from (
-        select
-            flow, hs6, hs4, origin_iso3, unit_value_omr_kg, inspection_outcome,
-            cast(extract(year from lodged_date) * 12 + extract(month from lodged_date) as integer) as month_index
-        from {{ ref('stg_declaration_items') }}
-    ) as all_items
-    where {{ in_refresh_month_index('month_index', lookback=months) }}
-),
-
-population as (
-    select * from items
-    where unit_value_omr_kg > 0
-      and coalesce(inspection_outcome, 'none') not in ('discrepancy', 'seizure')
-),
-
-months as (
-    select distinct month_index from items where {{ in_refresh_month_index('month_index') }}
-),
-
-pop_hs6_origin as (
-    select flow, hs6, origin_iso3, month_index, cast(unit_value_omr_kg as double) as value from population
-),
-
-targets_hs6_origin as (
-    select distinct flow, hs6, origin_iso3, month_index from items
-    where origin_iso3 is not null and {{ in_refresh_month_index('month_index') }}
-),
-
-pop_hs6 as (
-    select flow, hs6, month_index, cast(unit_value_omr_kg as double) as value from population
-),
-
--- every subheading in every month, so that other subheadings of a heading can be compared too
-targets_hs6 as (
-    select codes.flow, codes.hs6, months.month_index
-    from (select distinct flow, hs6 from items) as codes
-    cross join months
-),
-
-pop_hs4 as (
-    select flow, hs4, month_index, cast(unit_value_omr_kg as double) as value from population
-),
-
-targets_hs4 as (
-    select distinct flow, hs4, month_index from items where {{ in_refresh_month_index('month_index') }}
-),
-
-hs6_origin as (
-    {{ trailing_quantiles('pop_hs6_origin', 'targets_hs6_origin', ['flow', 'hs6', 'origin_iso3'], months) }}
-),
-
-hs6 as (
-    {{ trailing_quantiles('pop_hs6', 'targets_hs6', ['flow', 'hs6'], months) }}
-),
-
-hs4 as (
-    {{ trailing_quantiles('pop_hs4', 'targets_hs4', ['flow', 'hs4'], months) }}
-)
-
-select 'hs6_origin' as reference_level, flow, hs6 as code, origin_iso3, month_index, n, p10, p25, p50, p75, p90
-from hs6_origin
-union all
-select 'hs6' as reference_level, flow, hs6 as code, cast(null as {{ dbt.type_string() }}) as origin_iso3, month_index, n, p10, p25, p50, p75, p90
-from hs6
-union all
-select 'hs4' as reference_level, flow, hs4 as code, cast(null as {{ dbt.type_string() }}) as origin_iso3, month_index, n, p10, p25, p50, p75, p90
-from hs4
+{{ unit_value_references([0] if batched else range(months) | list) }}
