@@ -4,6 +4,8 @@ A scale dataset is the built-in demo (orchestration/demo) at the scale's number 
 over 36 months, plus a Comtrade bulk CSV of partners' trade with the rest of the world, so that the
 partner side holds about a million records as a real bulk download does: the warehouse loads,
 validates and stages all of them, and the mirror analysis keeps the few thousand that are about Oman.
+The generator holds a dataset in memory (9.4 GB at 10M items), so XL is L's declarations delivered
+five times over under distinct declaration ids, file by file, with L's partner and reference files.
 """
 
 from __future__ import annotations
@@ -29,10 +31,37 @@ def ensure(root: Path, scale: str, partner_records: int = PARTNER_RECORDS) -> Pa
     if stamp.exists() and json.loads(stamp.read_text()) == recipe:
         return landing
     shutil.rmtree(landing, ignore_errors=True)
-    generate(landing, DemoConfig(items=recipe["items"], months=MONTHS))
-    write_world_trade(landing / "partner_trade" / "bulk" / "comtrade_bulk_world.csv", partner_records)
+    if scale == "XL":
+        _replicate(ensure(root, "L", partner_records), landing, SCALES["XL"] // SCALES["L"])
+    else:
+        generate(landing, DemoConfig(items=recipe["items"], months=MONTHS))
+        write_world_trade(landing / "partner_trade" / "bulk" / "comtrade_bulk_world.csv", partner_records)
     stamp.write_text(json.dumps(recipe))
     return landing
+
+
+def _replicate(source: Path, landing: Path, copies: int) -> None:
+    """Every declaration file of `source` written with `copies` copies of each item (ids suffixed
+    -1..-n), in the file's own format; partner, reference and ground-truth files copied as they are."""
+    shutil.copytree(source, landing, ignore=shutil.ignore_patterns("declarations", "_benchmark.json"))
+    con = duckdb.connect()
+    for path in sorted((source / "declarations").rglob("items_*")):
+        target = landing / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        reader, options = (
+            (f"read_parquet('{path}')", "FORMAT parquet")
+            if path.suffix == ".parquet"
+            else (f"read_csv('{path}', all_varchar = true)", "HEADER, DELIMITER ','")
+        )
+        con.execute(f"""
+            COPY (
+                SELECT d.* REPLACE (d.declaration_id || '-' || CAST(c.copy AS VARCHAR) AS declaration_id)
+                FROM {reader} AS d,
+                     range(1, {copies + 1}) AS c(copy)
+                ORDER BY c.copy, d.declaration_id
+            ) TO '{target}' ({options})
+        """)
+    con.close()
 
 
 def write_world_trade(path: Path, records: int, years: tuple[int, ...] = (2021, 2022, 2023)) -> None:
