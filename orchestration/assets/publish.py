@@ -40,7 +40,7 @@ def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_V
     version = f"{published_at:%Y%m%dT%H%M%S%f}-{run_id[:8]}"
     partial = versions / f".{version}.partial"
     (partial / "parquet").mkdir(parents=True)
-    con = duckdb.connect(str(partial / "customs_marts.duckdb"))
+    con = duckdb.connect(str(partial / "customs_marts.duckdb"), config={"memory_limit": settings.duckdb_memory_limit()})
     try:
         # attached under its own name, so that views keep resolving their fully qualified references
         con.execute(f"ATTACH '{warehouse}' (READ_ONLY)")

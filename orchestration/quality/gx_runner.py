@@ -29,7 +29,7 @@ from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from sqlalchemy.engine import cursor as sa_cursor  # noqa: E402
 
 from orchestration.quality.results import DIMENSIONS, RuleResult, SuiteResult  # noqa: E402
-from orchestration.settings import EXPECTATIONS_DIR  # noqa: E402
+from orchestration.settings import EXPECTATIONS_DIR, duckdb_memory_limit  # noqa: E402
 
 SEVERITIES = {"critical": "blocking", "warning": "warning", "info": "warning"}
 
@@ -96,7 +96,8 @@ def validate_table(
     source = context.data_sources.add_or_update_sql(
         name="warehouse",
         connection_string=f"duckdb:///{db_path}",
-        kwargs={"connect_args": {"read_only": True}},
+        # DuckDB would otherwise take 80% of the machine's memory for GX's aggregates
+        kwargs={"connect_args": {"read_only": True, "config": {"memory_limit": duckdb_memory_limit()}}},
     )
     try:
         name = f"{schema}.{table}"
