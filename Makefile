@@ -52,5 +52,5 @@ bench: setup  ## S (100k) and M (1M) items: warehouse vs bare DuckDB SQL vs pand
 bench-large: setup  ## L (10M items), once: about 40 minutes here
 	$(PY) benchmarks/bench.py --scales L --repeats 1
 
-bench-xl: setup  ## XL (50M items), once, without pandas (it cannot fit in memory)
-	$(PY) benchmarks/bench.py --scales XL --repeats 1 --no-pandas
+bench-xl: setup  ## XL (50M items), the full refresh once, without pandas (it cannot fit in memory)
+	$(PY) benchmarks/bench.py --scales XL --repeats 1 --no-pandas --full-only
