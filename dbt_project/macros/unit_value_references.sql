@@ -1,8 +1,9 @@
 {#-
-  The body of int_unit_value_references for the target months whose index modulo `reference_months`
-  is in `residues` (see that model for why it is built in batches).
+  The body of int_unit_value_references for the reference `levels` (hs6_origin, hs6, hs4) and the
+  target months whose index modulo `reference_months` is in `residues` (see that model for why it is
+  built in batches).
 -#}
-{% macro unit_value_references(residues) -%}
+{% macro unit_value_references(residues, levels) -%}
 {%- set months = var('risk')['reference_months'] -%}
 with
 
@@ -67,12 +68,13 @@ hs4 as (
     {{ trailing_quantiles('pop_hs4', 'targets_hs4', ['flow', 'hs4'], months, residues) }}
 )
 
-select 'hs6_origin' as reference_level, flow, hs6 as code, origin_iso3, month_index, n, p10, p25, p50, p75, p90
-from hs6_origin
-union all
-select 'hs6' as reference_level, flow, hs6 as code, cast(null as {{ dbt.type_string() }}) as origin_iso3, month_index, n, p10, p25, p50, p75, p90
-from hs6
-union all
-select 'hs4' as reference_level, flow, hs4 as code, cast(null as {{ dbt.type_string() }}) as origin_iso3, month_index, n, p10, p25, p50, p75, p90
-from hs4
+{%- set selects = {
+    'hs6_origin': "select 'hs6_origin' as reference_level, flow, hs6 as code, origin_iso3, month_index, n, p10, p25, p50, p75, p90 from hs6_origin",
+    'hs6': "select 'hs6' as reference_level, flow, hs6 as code, cast(null as " ~ dbt.type_string() ~ ") as origin_iso3, month_index, n, p10, p25, p50, p75, p90 from hs6",
+    'hs4': "select 'hs4' as reference_level, flow, hs4 as code, cast(null as " ~ dbt.type_string() ~ ") as origin_iso3, month_index, n, p10, p25, p50, p75, p90 from hs4",
+} %}
+{% for level in levels %}
+{{ selects[level] }}
+{% if not loop.last %}union all{% endif %}
+{%- endfor %}
 {%- endmacro %}

@@ -4,19 +4,25 @@
   three levels: HS6 x origin, HS6 (all origins), HS4. Items found irregular on inspection are left
   out. A reference is a risk indicator, never a customs value (WCO guidance; docs/revenue-at-risk.md).
 
-  Built in `reference_months` batches of target months (month index modulo 12), one statement each:
-  within a batch the trailing windows of successive targets tile the timeline, so every value is held
-  once, and peak memory stays at one pass over the population whatever the number of months (the
-  single-statement list window held each value 12 times: out of memory at 10M items under 2 GB).
-  The first batch is the model's own query, the others are inserted by post-hooks; unit tests set
+  Built in batches, one statement each: per reference level and per residue of the target month
+  modulo `reference_months`. Within a residue the trailing windows of successive targets tile the
+  timeline, so every value is held once, and peak memory stays at one level's pass over the
+  population whatever the number of months (the single-statement list window held each value 12
+  times: out of memory at 10M items under 2 GB; twelve batches of all three levels: at 50M). The first
+  batch is the model's own query, the others are inserted by post-hooks; unit tests set
   `unit_value_batches: false` to get every batch from the query itself.
 -#}
 {% set months = var('risk')['reference_months'] %}
+{% set levels = ['hs6_origin', 'hs6', 'hs4'] %}
 {% set batched = var('unit_value_batches', true) %}
 {% set batches = [] %}
 {% if batched %}
-    {% for residue in range(1, months) %}
-        {% do batches.append('insert into {{ this }} {{ unit_value_references([' ~ residue ~ ']) }}') %}
+    {% for residue in range(months) %}
+        {% for level in levels if residue > 0 or level != levels[0] %}
+            {% do batches.append(
+                'insert into {{ this }} {{ unit_value_references([' ~ residue ~ "], ['" ~ level ~ "']) }}"
+            ) %}
+        {% endfor %}
     {% endfor %}
 {% endif %}
 {{ config(
@@ -26,4 +32,4 @@
     post_hook=batches,
 ) }}
 
-{{ unit_value_references([0] if batched else range(months) | list) }}
+{{ unit_value_references([0], levels[:1]) if batched else unit_value_references(range(months) | list, levels) }}
