@@ -358,8 +358,8 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     h = h[h["base"].notna()]
     h["rate"] = (h["hits"] + 5 * h["base"]) / (h["inspected"] + 5)
     for party_type, column, prefix in (("trader", "trader_id", "t"), ("declarant", "declarant_id", "dc")):
-        part = h[h["party_type"] == party_type][["party_id", "month_index", "rate", "base"]]
-        part = part.rename(columns={"party_id": column, "rate": f"{prefix}_rate", "base": f"{prefix}_base"})
+        part = h[h["party_type"] == party_type][["party_id", "month_index", "rate"]]
+        part = part.rename(columns={"party_id": column, "rate": f"{prefix}_rate"})
         d = d.merge(part, how="left", on=[column, "month_index"])
 
     d["valuation_ratio"] = d["unit_value_omr_kg"] / d["ref_median"].where(d["ref_median"] > 0)
