@@ -35,9 +35,9 @@ def small_demo(small_demo_master, tmp_path) -> tuple[Path, dict]:
     return landing, summary
 
 
-@pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory, small_demo_master):
-    """The small demo, materialized once with every asset and check (real DuckDB, dbt and GX)."""
+def materialize_nightly(landing: Path, var: Path, as_of: str | None = None):
+    """Every nightly asset and check over `landing`, into `var/warehouse.duckdb` (real DuckDB, dbt and
+    GX), with the warehouse's paths (and the timeliness date `as_of`) set for the run only."""
     from dagster import DagsterInstance, materialize
 
     from orchestration.assets.dbt import dbt_resource
@@ -45,22 +45,30 @@ def built_warehouse(tmp_path_factory, small_demo_master):
     from orchestration.jobs import landing_days, range_tags
     from orchestration.resources import LandingAreaResource, WarehouseResource
 
-    landing, summary = small_demo_master
-    var = tmp_path_factory.mktemp("built") / "var"
+    db = var / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CUSTOMS_VAR_DIR", str(var))
-        mp.setenv("CUSTOMS_DUCKDB_PATH", str(var / "warehouse.duckdb"))
-        mp.setenv("CUSTOMS_AS_OF_DATE", SMALL.end.isoformat())
-        result = materialize(
+        mp.setenv("CUSTOMS_DUCKDB_PATH", str(db))
+        if as_of:
+            mp.setenv("CUSTOMS_AS_OF_DATE", as_of)
+        return materialize(
             [*NIGHTLY_ASSETS, *CHECKS],
             tags=range_tags(*landing_days(landing)),
             resources={
-                "warehouse": WarehouseResource(path=str(var / "warehouse.duckdb")),
+                "warehouse": WarehouseResource(path=str(db)),
                 "landing": LandingAreaResource(path=str(landing)),
                 "dbt": dbt_resource,
             },
             instance=DagsterInstance.ephemeral(),
         )
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory, small_demo_master):
+    """The small demo, materialized once with every asset and check."""
+    landing, summary = small_demo_master
+    var = tmp_path_factory.mktemp("built") / "var"
+    result = materialize_nightly(landing, var, as_of=SMALL.end.isoformat())
     return {"db": var / "warehouse.duckdb", "landing": landing, "summary": summary, "result": result}
 
 

@@ -7,14 +7,10 @@ import shutil
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, materialize
 
-from orchestration.assets.dbt import dbt_resource
-from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
 from orchestration.demo.generator import write_reference_tables
 from orchestration.ingest.mapping import Mapping
-from orchestration.jobs import landing_days, range_tags
-from orchestration.resources import LandingAreaResource, WarehouseResource
+from tests.conftest import materialize_nightly
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +30,8 @@ def kcs_warehouse(shared_data, tmp_path_factory):
     (landing / "reference" / "exchange_rates.csv").write_text(
         "rate_date,currency,units_per_omr\n2019-01-01,KRW,2990\n2019-01-01,USD,2.6008\n"
     )
+    result = materialize_nightly(landing, root / "var")
     db = root / "var" / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CUSTOMS_VAR_DIR", str(root / "var"))
-        mp.setenv("CUSTOMS_DUCKDB_PATH", str(db))
-        result = materialize(
-            [*NIGHTLY_ASSETS, *CHECKS],
-            tags=range_tags(*landing_days(landing)),
-            instance=DagsterInstance.ephemeral(),
-            resources={
-                "warehouse": WarehouseResource(path=str(db)),
-                "landing": LandingAreaResource(path=str(landing)),
-                "dbt": dbt_resource,
-            },
-        )
     return result, db, shared_data
 
 

@@ -17,6 +17,7 @@ from orchestration.ingest import contracts
 from orchestration.ingest.loader import load_files
 from orchestration.ingest.readers import scan
 from orchestration.settings import DBT_PROJECT_DIR
+from tests.conftest import materialize_nightly
 
 
 def test_every_demo_subheading_exists_in_hs_2022(shared_data):
@@ -107,13 +108,6 @@ def test_concordance_groups_on_the_real_hs2022_concordance_stay_small_and_conver
 def test_the_real_reference_files_dropped_in_replace_the_defaults_and_every_join_holds(
     shared_data, small_demo_master, tmp_path
 ):
-    from dagster import DagsterInstance, materialize
-
-    from orchestration.assets.dbt import dbt_resource
-    from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
-    from orchestration.jobs import landing_days, range_tags
-    from orchestration.resources import LandingAreaResource, WarehouseResource
-
     landing = tmp_path / "landing"
     shutil.copytree(small_demo_master[0], landing)
     reference = landing / "reference"
@@ -123,23 +117,7 @@ def test_the_real_reference_files_dropped_in_replace_the_defaults_and_every_join
     )
     shutil.copy(shared_data / "country-codes" / "country-codes.csv", reference / "countries.csv")  # its own layout
     db = tmp_path / "var" / "warehouse.duckdb"
-    env = {"CUSTOMS_VAR_DIR": str(tmp_path / "var"), "CUSTOMS_DUCKDB_PATH": str(db), "CUSTOMS_AS_OF_DATE": "2021-07-01"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        result = materialize(
-            [*NIGHTLY_ASSETS, *CHECKS],
-            tags=range_tags(*landing_days(landing)),
-            instance=DagsterInstance.ephemeral(),
-            resources={
-                "warehouse": WarehouseResource(path=str(db)),
-                "landing": LandingAreaResource(path=str(landing)),
-                "dbt": dbt_resource,
-            },
-        )
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    result = materialize_nightly(landing, tmp_path / "var", as_of="2021-07-01")
     assert result.success
     failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
     assert failed == [], failed
