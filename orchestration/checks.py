@@ -77,9 +77,12 @@ def gx_suite_check(suite_file: Path):
         from orchestration.quality.gx_runner import build_data_docs, load_suite, validate_table  # slow import
 
         run_id = context.run.run_id
+        # the restricted schema is a file of its own (orchestration.ingest.restricted)
+        restricted = schema == "restricted"
+        db, in_schema = (warehouse.restricted_path, "main") if restricted else (Path(warehouse.path), schema)
         result = validate_table(
-            Path(warehouse.path),
-            schema,
+            db,
+            in_schema,
             table,
             load_suite(name),
             gx_root=gx_project_dir(),

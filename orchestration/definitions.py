@@ -8,7 +8,6 @@ from orchestration.assets.publish import published_marts
 from orchestration.assets.quality import data_docs, rule_results
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reports import findings_report
-from orchestration.assets.restricted import party_keys
 from orchestration.checks import gx_checks
 from orchestration.jobs import comtrade_refresh, nightly_refresh, nightly_schedule
 from orchestration.progress import progress_logger
@@ -16,7 +15,7 @@ from orchestration.resources import ComtradeResource, LandingAreaResource, Wareh
 from orchestration.sensors import landing_area_sensor, record_run_failures
 
 # what the nightly refresh materializes; partner statistics are fetched per reference year by comtrade_refresh
-NIGHTLY_ASSETS = [*raw_assets, party_keys, rule_results, *dbt_models, data_docs, published_marts, findings_report]
+NIGHTLY_ASSETS = [*raw_assets, rule_results, *dbt_models, data_docs, published_marts, findings_report]
 ASSETS = [comtrade_api, *NIGHTLY_ASSETS]
 CHECKS = gx_checks
 

@@ -12,8 +12,7 @@ from pathlib import Path
 from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job, in_process_executor
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orchestration.assets.raw import file_day
-from orchestration.ingest.readers import scan
+from orchestration.ingest.readers import file_day, scan
 
 nightly_refresh = define_asset_job(
     "nightly_refresh",
@@ -44,6 +43,6 @@ def range_tags(first: date, last: date) -> dict[str, str]:
 
 
 def landing_days(landing: Path) -> tuple[date, date] | None:
-    """First and last lodgement day of the declaration files in the landing area."""
-    days = sorted(d for f in scan(landing, "declarations") if (d := file_day(f.relpath)) is not None)
+    """First and last lodgement day of the loadable declaration files in the landing area."""
+    days = sorted(d for f in scan(landing, "declarations") if not f.problem and (d := file_day(f.relpath)) is not None)
     return (days[0], days[-1]) if days else None

@@ -32,6 +32,15 @@ class WarehouseResource(ConfigurableResource):
         default_factory=settings.duckdb_memory_limit,
         description=f"DuckDB memory limit (it spills beyond it); defaults to ${settings.MEMORY_LIMIT_ENV}.",
     )
+    restricted: str = Field(
+        default="",
+        description="The restricted store (clear party identifiers, quarantined rows as delivered): a separate "
+        "owner-only DuckDB file; defaults to $CUSTOMS_RESTRICTED_PATH, else restricted/ beside the warehouse.",
+    )
+
+    @property
+    def restricted_path(self) -> Path:
+        return Path(self.restricted) if self.restricted else settings.restricted_path(Path(self.path))
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -23,8 +23,7 @@ from dagster import (
 )
 
 from orchestration import settings
-from orchestration.assets.raw import file_day
-from orchestration.ingest.readers import deliverable_paths
+from orchestration.ingest.readers import deliverable_paths, file_day
 from orchestration.jobs import landing_days, nightly_refresh, range_tags
 
 WATCHED = ("declarations", "partner_trade", "reference")

@@ -7,7 +7,9 @@ pointing the warehouse at another landing area or database file is one `export` 
 from __future__ import annotations
 
 import os
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -33,6 +35,23 @@ def duckdb_path() -> Path:
 def duckdb_memory_limit() -> str:
     """DuckDB's memory per writing process; the loader and dbt never run at once (one writer pool)."""
     return os.environ.get(MEMORY_LIMIT_ENV, "2GB")
+
+
+def restricted_path(warehouse: Path | None = None) -> Path:
+    """The restricted store: clear party identifiers, quarantined rows as delivered, the key map.
+    A separate DuckDB file in an owner-only folder, never published and never opened by BI tools:
+    $CUSTOMS_RESTRICTED_PATH, else `restricted/restricted.duckdb` beside the warehouse file."""
+    default = Path(warehouse or duckdb_path()).parent / "restricted" / "restricted.duckdb"
+    return Path(os.environ.get("CUSTOMS_RESTRICTED_PATH", default))
+
+
+def plausible_dates() -> tuple[date, date]:
+    """The window a declared event date must lie in: from $CUSTOMS_EARLIEST_DATE (default 1990-01-01)
+    to the loading day in Muscat plus $CUSTOMS_FUTURE_TOLERANCE_DAYS (default 1): an `epoch` or
+    `infinity` date, or one in the future, parses but is not data."""
+    earliest = date.fromisoformat(os.environ.get("CUSTOMS_EARLIEST_DATE", "1990-01-01"))
+    tolerance = int(os.environ.get("CUSTOMS_FUTURE_TOLERANCE_DAYS", "1"))
+    return earliest, datetime.now(ZoneInfo(TIMEZONE)).date() + timedelta(days=tolerance)
 
 
 def landing_dir() -> Path:

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,11 +132,34 @@ def test_a_reader_of_the_published_copy_sees_only_whole_versions_and_no_errors(t
     assert len(reads["versions"]) == 2  # it read the first version, then the second after the switch
 
 
+def clear_party_ids(var: Path) -> set[str]:
+    with duckdb.connect(str(var / "restricted" / "restricted.duckdb"), read_only=True) as store:
+        return {pid for (pid,) in store.execute("SELECT party_id FROM party_keys").fetchall()}
+
+
+def test_no_clear_identifier_is_anywhere_outside_the_restricted_store(two_refreshes):
+    var = two_refreshes["var"]
+    clear = clear_party_ids(var)
+    assert len(clear) > 50
+    con = duckdb.connect(str(var / "warehouse.duckdb"), read_only=True)
+    leaks = []
+    for schema, table, column in con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
+    ).fetchall():
+        values = {v for (v,) in con.execute(f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}"').fetchall()}
+        leaks += [(schema, table, column) for v in values if v is not None and v in clear]
+    con.close()
+    pattern = re.compile(rb"\b(" + b"|".join(re.escape(c.encode()) for c in clear) + rb")\b")
+    files = [p for p in var.rglob("*") if p.is_file() and "restricted" not in p.parts and p.suffix != ".duckdb"]
+    leaks += [str(p) for p in files if pattern.search(p.read_bytes())]
+    for result in (two_refreshes["first"], two_refreshes["second"]):
+        leaks += ["event log" for e in result.all_events if pattern.search(str(e).encode())][:1]
+    assert len(files) > 20 and leaks == []
+
+
 def test_no_clear_identifier_reaches_the_published_copy(two_refreshes):
     var = two_refreshes["var"]
-    con = duckdb.connect(str(var / "warehouse.duckdb"), read_only=True)
-    clear = {pid for (pid,) in con.execute("SELECT party_id FROM restricted.party_keys").fetchall()}
-    con.close()
+    clear = clear_party_ids(var)
     current = var / "published" / "current"
     pub = duckdb.connect(str(current / "customs_marts.duckdb"), read_only=True)
     schemas = {s for (s,) in pub.execute("SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()}
@@ -166,11 +190,10 @@ def test_no_clear_identifier_reaches_the_published_copy(two_refreshes):
 
 def test_pseudonyms_are_keyed_hashes_and_the_key_never_leaks(two_refreshes):
     var = two_refreshes["var"]
-    con = duckdb.connect(str(var / "warehouse.duckdb"), read_only=True)
-    trader, key = con.execute(
-        "SELECT party_id, party_key FROM restricted.party_keys WHERE party_type = 'trader' LIMIT 1"
-    ).fetchall()[0]
-    con.close()
+    with duckdb.connect(str(var / "restricted" / "restricted.duckdb"), read_only=True) as store:
+        trader, key = store.execute(
+            "SELECT party_id, party_key FROM party_keys WHERE party_type = 'trader' LIMIT 1"
+        ).fetchall()[0]
     assert key == "T-" + hmac.new(SECRET.encode(), f"trader:{trader}".encode(), hashlib.sha256).hexdigest()[:24]
     for result in (two_refreshes["first"], two_refreshes["second"]):
         events = json.dumps([str(e) for e in result.all_events])

@@ -11,6 +11,7 @@ import duckdb
 from dagster import AssetKey, DagsterInstance, materialize
 
 from orchestration.assets.dbt import dbt_resource
+from orchestration.assets.raw import raw_assets
 from orchestration.definitions import CHECKS, NIGHTLY_ASSETS, defs
 from orchestration.jobs import landing_days, range_tags
 from orchestration.resources import LandingAreaResource, WarehouseResource
@@ -56,7 +57,11 @@ def test_every_asset_and_check_materializes_on_the_demo(built_warehouse):
 
 def test_a_blocking_quality_rule_stops_the_layers_built_on_it(var_dir, small_demo):
     landing, _ = small_demo
-    # the clearance system starts sending a country code the reference does not know
+    # items of a country the reference knew when they were loaded; then the reference is re-delivered
+    # without it: the loaded rows no longer resolve, which only the staged data can show
+    countries = landing / "reference" / "countries.csv"
+    delivered = countries.read_text()
+    countries.write_text(delivered + "ZZ,ZZZ,999,999,Atlantis,Nowhere,false,USD\n")
     day = sorted((landing / "declarations").rglob("*.csv"))[0]
     rows = list(csv.DictReader(day.open()))
     with open(day.with_name("late_delivery.csv"), "w", newline="") as fh:
@@ -65,10 +70,16 @@ def test_a_blocking_quality_rule_stops_the_layers_built_on_it(var_dir, small_dem
         for i, row in enumerate(rows[:40]):
             writer.writerow({**row, "declaration_id": f"LATE{i}", "origin_country": "ZZ"})
     unknown = len(rows[:40])
+    tags = range_tags(*landing_days(landing))
+    loaded = materialize(
+        raw_assets, tags=tags, resources=_resources(var_dir, landing), instance=DagsterInstance.ephemeral()
+    )
+    assert loaded.success
+    countries.write_text(delivered)
 
     result = materialize(
         _all_definitions(),
-        tags=range_tags(*landing_days(landing)),
+        tags=tags,
         resources=_resources(var_dir, landing),
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import duckdb
 from dagster import (
@@ -154,7 +155,11 @@ def marts_figures(db) -> dict:
                 ).fetchall()
             ],
             "trader_ids": [
-                r[0] for r in con.execute("SELECT DISTINCT trader_id FROM raw.declaration_items").fetchall()
+                r[0]
+                for r in con.execute(
+                    f"SELECT party_id FROM read_duckdb('{Path(db).parent / 'restricted' / 'restricted.duckdb'}', "
+                    "table_name = 'party_keys') WHERE party_type = 'trader'"
+                ).fetchall()
             ],
         }
     finally:

@@ -12,6 +12,8 @@ def con(built_warehouse):
     connection = duckdb.connect(str(built_warehouse["db"]), read_only=True)
     truth = built_warehouse["landing"] / "_demo_truth" / "truth_items.csv"
     connection.execute(f"CREATE TEMP TABLE truth AS SELECT * FROM read_csv('{truth}', all_varchar = true)")
+    store = built_warehouse["db"].parent / "restricted" / "restricted.duckdb"
+    connection.execute(f"ATTACH '{store}' AS restricted (READ_ONLY)")
     yield connection
     connection.close()
 
@@ -20,7 +22,7 @@ def test_every_planted_trader_ranks_at_the_top_of_the_trader_targets(con):
     ranks = con.execute("""
         SELECT t.anomaly, t.true_hs6, min(rt.rank) AS rank, (SELECT count(*) FROM marts.risk_targets WHERE target_type = 'trader') AS traders
         FROM truth t
-        JOIN restricted.party_keys k ON k.party_type = 'trader' AND k.party_id = t.trader_id
+        JOIN restricted.main.party_keys k ON k.party_type = 'trader' AND k.party_id = t.trader_id
         JOIN marts.risk_targets rt ON rt.target_type = 'trader' AND rt.target_key = k.party_key
         GROUP BY 1, 2""").fetchall()
     assert len(ranks) == 11  # 6 under-valuation, 2 misclassification, 3 false-origin schemes

@@ -1,13 +1,19 @@
 """Raw assets, keyed `["raw", <table>]` so the dbt sources of the same names map onto them.
 
 Each asset loads its files from the landing area (see `orchestration.ingest.loader` for the
-guarantees) and reports, for every load, rows received, loaded and quarantined. Two checks come with
-every raw table: the load reconciles (blocking) and every delivered file could be read.
+guarantees) and reports, for every load, rows received, loaded, quarantined and rejected. Three checks
+come with every raw table: the load reconciles (blocking), every delivered file could be read, and no
+delivery was emptied or removed unnoticed.
+
+A run over some lodgement days loads the files of those days and every other file that changed since
+it was last loaded, whatever day it carries: a corrected file for an older day is never left behind
+because the night's run covers only yesterday. The declaration items load after the reference tables
+they are checked against, and their party identifiers are keyed on the way in (`restricted/party_keys`
+is materialized by the same step: the clear values reach only the restricted store).
 """
 
-import re
 import shutil
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from dagster import (
@@ -29,11 +35,11 @@ from dagster import (
 
 from orchestration import settings
 from orchestration.demo.generator import write_reference_tables
-from orchestration.ingest import contracts
+from orchestration.ingest import contracts, restricted
 from orchestration.ingest.contracts import Contract
-from orchestration.ingest.loader import LINEAGE, LoadReport, load_files
+from orchestration.ingest.loader import LINEAGE, LoadReport, load_files, loaded_files, removed_files
 from orchestration.ingest.mapping import Mapping
-from orchestration.ingest.readers import LandingFile, scan
+from orchestration.ingest.readers import FileRejected, LandingFile, csv_header, file_day, scan, table_stem
 from orchestration.resources import WAREHOUSE_POOL, LandingAreaResource, WarehouseResource
 
 OWNER = "team:customs-data-engineering"
@@ -53,12 +59,23 @@ def raw_key(table: str) -> AssetKey:
 
 def _spec(contract: Contract) -> AssetSpec:
     columns = [
-        TableColumn(c.name, c.type.lower(), description="required" if c.required else None) for c in contract.columns
+        TableColumn(
+            c.raw_name,
+            c.type.lower(),
+            description=" ".join(
+                part
+                for part in ("required" if c.required else "", f"keyed hash of {c.name}" if c.pseudonym else "")
+                if part
+            )
+            or None,
+        )
+        for c in contract.columns
     ]
     columns += [TableColumn(n, t.lower()) for n, t in contract.extra_columns]
     columns += [TableColumn(n, t.lower(), description=LINEAGE_DESCRIPTIONS[n]) for n, t in LINEAGE]
     return AssetSpec(
         raw_key(contract.table),
+        deps=[raw_key(t) for t in sorted(contract.references)],
         description=contract.description,
         group_name="raw",
         owners=[OWNER],
@@ -82,7 +99,12 @@ def _checks(contract: Contract) -> list[AssetCheckSpec]:
         AssetCheckSpec(
             "files_readable",
             asset=key,
-            description="Every delivered file could be read (encoding, header, not truncated).",
+            description="Every delivered file could be read (type, link, name, encoding, header, not truncated).",
+        ),
+        AssetCheckSpec(
+            "deliveries_complete",
+            asset=key,
+            description="No file was re-delivered empty or removed from the landing area while its rows stay loaded.",
         ),
     ]
 
@@ -93,6 +115,7 @@ def load_metadata(report: LoadReport) -> dict:
         "rows_received": report.received,
         "rows_loaded": report.loaded,
         "rows_quarantined": report.quarantined,
+        "rows_rejected": report.rejected_rows,
         "files_loaded": report.count("loaded"),
         "files_unchanged": report.count("unchanged"),
         "files_rejected": report.count("rejected"),
@@ -101,13 +124,30 @@ def load_metadata(report: LoadReport) -> dict:
     }
     if report.rejected:
         metadata["rejected_files"] = MetadataValue.md(
-            "| file | reason |\n|---|---|\n"
-            + "\n".join(f"| `{f.relpath}` | {f.error.replace('|', '/')} |" for f in report.rejected)
+            "| file | rows | reason |\n|---|---|---|\n"
+            + "\n".join(
+                f"| `{f.relpath}` | {f.rejected_rows:,} | {f.error.replace('|', '/')} |" for f in report.rejected
+            )
         )
+    if report.unchecked_references:
+        metadata["references_not_checked"] = ", ".join(report.unchecked_references)
     return metadata
 
 
-def check_results(report: LoadReport, key: AssetKey) -> list[AssetCheckResult]:
+def delivery_warnings(report: LoadReport, removed: list[tuple[str, int]]) -> list[str]:
+    """What an operator must hear of although the load succeeded: a file re-delivered with no rows, a
+    loaded file no longer in the landing area (its rows stay), codes not checked for want of a table."""
+    warnings = [f"{f} was re-delivered with no rows (it held {n:,}): its day is now empty" for f, n in report.emptied]
+    warnings += [
+        f"{f} is no longer in the landing area; its {n:,} loaded rows stay in the warehouse" for f, n in removed
+    ]
+    warnings += [
+        f"codes not checked against raw.{t}: that table is not loaded yet" for t in report.unchecked_references
+    ]
+    return warnings
+
+
+def check_results(report: LoadReport, key: AssetKey, warnings: list[str]) -> list[AssetCheckResult]:
     return [
         AssetCheckResult(
             asset_key=key,
@@ -117,6 +157,7 @@ def check_results(report: LoadReport, key: AssetKey) -> list[AssetCheckResult]:
                 "rows_received": report.received,
                 "rows_loaded": report.loaded,
                 "rows_quarantined": report.quarantined,
+                "rows_rejected": report.rejected_rows,
                 "table_rows": report.table_rows,
                 "ledger_rows": report.ledger_rows,
             },
@@ -127,56 +168,115 @@ def check_results(report: LoadReport, key: AssetKey) -> list[AssetCheckResult]:
             passed=not report.rejected,
             severity=AssetCheckSeverity.ERROR,
             description="; ".join(f"{f.relpath}: {f.error}" for f in report.rejected) or None,
-            metadata={"files_rejected": len(report.rejected)},
+            metadata={"files_rejected": len(report.rejected), "rows_rejected": report.rejected_rows},
+        ),
+        AssetCheckResult(
+            asset_key=key,
+            check_name="deliveries_complete",
+            passed=not warnings,
+            severity=AssetCheckSeverity.WARN,
+            description="; ".join(warnings)[:2000] or None,
+            metadata={
+                "files_emptied": len(report.emptied),
+                "rows_no_longer_delivered": sum(n for _, n in report.emptied),
+                "warnings": len(warnings),
+            },
         ),
     ]
 
 
-def _log(context: AssetExecutionContext, report: LoadReport) -> None:
+def _log(context: AssetExecutionContext, report: LoadReport, warnings: list[str]) -> None:
     context.log.info(
         f"raw.{report.table}: {report.count('loaded')} file(s) loaded, {report.count('unchanged')} unchanged, "
         f"{report.count('rejected')} rejected; rows received {report.received:,} = loaded {report.loaded:,} "
-        f"+ quarantined {report.quarantined:,}; table holds {report.table_rows:,} rows"
+        f"+ quarantined {report.quarantined:,} + rejected {report.rejected_rows:,}; "
+        f"table holds {report.table_rows:,} rows"
     )
     for f in report.rejected:
         context.log.error(f"rejected {f.relpath}: {f.error}")
+    for warning in warnings:
+        context.log.warning(warning)
 
 
-def _load_asset(contract: Contract, files_for, partitions_def=None):
+PARTY_KEYS = AssetKey(["restricted", "party_keys"])
+PARTY_KEYS_SPEC = AssetSpec(
+    PARTY_KEYS,
+    deps=[raw_key(contracts.DECLARATION_ITEMS.table)],
+    group_name="restricted",
+    owners=["team:data-protection"],
+    kinds={"duckdb", "python"},
+    tags={"classification": "restricted"},
+    description="Keyed hashes of trader and declarant identifiers, the only way back to them, written on load into "
+    "the restricted store (a separate owner-only DuckDB file). Never published.",
+)
+
+
+def files_to_load(files: list[LandingFile], first, last, loaded: dict[str, tuple[str, int]]) -> list[LandingFile]:
+    """The files of the lodgement days `first` to `last`, files naming no day, and every file of another
+    day that is new or changed since it was loaded (a corrected older day is picked up by any run)."""
+    return [
+        f
+        for f in files
+        if (day := file_day(f.relpath)) is None or first <= day <= last or loaded.get(f.relpath, (None,))[0] != f.sha256
+    ]
+
+
+def _load_asset(contract: Contract, files_for, partitions_def=None, extra_specs=()):
     @multi_asset(
         name=f"raw_{contract.table}",
-        specs=[_spec(contract)],
+        specs=[_spec(contract), *extra_specs],
         check_specs=_checks(contract),
         pool=WAREHOUSE_POOL,
         partitions_def=partitions_def,
         backfill_policy=BackfillPolicy.single_run() if partitions_def else None,
     )
     def _asset(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingAreaResource):
-        files = files_for(landing.root)
-        if partitions_def is not None:
-            window = context.partition_time_window
-            first, last = window.start.date(), (window.end - timedelta(days=1)).date()
-            files = [f for f in files if (day := file_day(f.relpath)) is None or first <= day <= last]
-            context.log.info(f"lodgement days {first} to {last}: {len(files)} file(s) in the landing area")
+        present = files_for(landing.root)
         with warehouse.connect() as con:
-            report = load_files(con, contract, files)
-        _log(context, report)
+            files = present
+            if partitions_def is not None:
+                window = context.partition_time_window
+                first, last = window.start.date(), (window.end - timedelta(days=1)).date()
+                files = files_to_load(present, first, last, loaded_files(con, contract.table))
+                others = [f.relpath for f in files if (d := file_day(f.relpath)) and not first <= d <= last]
+                context.log.info(f"lodgement days {first} to {last}: {len(files) - len(others)} file(s)")
+                if others:
+                    context.log.warning(
+                        f"{len(others)} new or re-delivered file(s) of other days load too, and what is built on "
+                        f"them rebuilds from their day: {', '.join(others[:10])}{' ...' if len(others) > 10 else ''}"
+                    )
+            report = load_files(con, contract, files, warehouse.restricted_path)
+            warnings = delivery_warnings(report, removed_files(con, contract.table, present))
+        _log(context, report, warnings)
         yield MaterializeResult(asset_key=raw_key(contract.table), metadata=load_metadata(report))
-        yield from check_results(report, raw_key(contract.table))
+        if PARTY_KEYS_SPEC in extra_specs:
+            yield _party_keys_materialization(warehouse.restricted_path)
+        yield from check_results(report, raw_key(contract.table), warnings)
 
     return _asset
 
 
-def file_day(relpath: str) -> date | None:
-    """The lodgement day a declarations file carries in its name (items_2022-05-01.csv)."""
-    match = re.search(r"(\d{4})-(\d{2})-(\d{2})", relpath.rsplit("/", 1)[-1])
-    return date(*map(int, match.groups())) if match else None
+def _party_keys_materialization(store: Path) -> MaterializeResult:
+    with restricted.connect(store, read_only=True) as con:
+        counts = dict(con.execute("SELECT party_type, count(*) FROM party_keys GROUP BY 1").fetchall())
+    _, source = restricted.pseudonymisation_key()
+    return MaterializeResult(
+        asset_key=PARTY_KEYS,
+        metadata={
+            "dagster/row_count": sum(counts.values()),
+            "parties_by_type": MetadataValue.json(counts),
+            "store": MetadataValue.path(str(store)),
+            "key_source": source,
+        },
+    )
 
 
 # One partition per lodgement day, in Muscat time; a backfill of a range loads it in one run.
 DAILY = DailyPartitionsDefinition(start_date=settings.partition_start(), timezone=settings.TIMEZONE)
 
-raw_declaration_items = _load_asset(contracts.DECLARATION_ITEMS, lambda root: scan(root, "declarations"), DAILY)
+raw_declaration_items = _load_asset(
+    contracts.DECLARATION_ITEMS, lambda root: scan(root, "declarations"), DAILY, extra_specs=(PARTY_KEYS_SPEC,)
+)
 raw_partner_trade = _load_asset(
     contracts.PARTNER_TRADE,
     # BACI's country_codes file is read with the BACI data beside it, not loaded on its own
@@ -188,12 +288,14 @@ def reference_files(root: Path, table: str) -> list[LandingFile]:
     """`reference/<table>.csv` (or .parquet) from the landing area, else the built-in default. A file
     in a known public layout (e.g. datasets/country-codes for countries) is mapped onto the contract
     first; its lineage still names the delivered file."""
-    delivered = [f for f in scan(root, "reference") if f.path.stem == table]
+    delivered = [f for f in scan(root, "reference") if table_stem(f.path) == table]
     if delivered:
         latest = delivered[-1]
-        if latest.format == "csv":
-            header = latest.path.read_text(encoding="utf-8-sig").split("\n", 1)[0].replace('"', "").split(",")
-            mapping = Mapping.recognising(table, header)
+        if latest.format == "csv" and latest.problem is None:
+            try:
+                mapping = Mapping.recognising(table, csv_header(latest.path))
+            except FileRejected:
+                return delivered  # the loader rejects it with the same reason
             if mapping is not None:
                 out = settings.var_dir() / "reference_mapped" / table
                 shutil.rmtree(out, ignore_errors=True)
@@ -222,10 +324,12 @@ def raw_reference_tables(context: AssetExecutionContext, warehouse: WarehouseRes
     with warehouse.connect() as con:
         for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
             contract = _REFERENCE_BY_KEY[key]
-            report = load_files(con, contract, reference_files(landing.root, contract.table))
-            _log(context, report)
+            files = reference_files(landing.root, contract.table)
+            report = load_files(con, contract, files, warehouse.restricted_path)
+            warnings = delivery_warnings(report, [])
+            _log(context, report, warnings)
             yield MaterializeResult(asset_key=key, metadata=load_metadata(report))
-            for result in check_results(report, key):
+            for result in check_results(report, key, warnings):
                 if AssetCheckKey(key, result.check_name) in context.selected_asset_check_keys:
                     yield result
 

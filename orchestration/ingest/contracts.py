@@ -1,11 +1,26 @@
 """The input contracts (`../shared/contracts/inputs.md`) as data: column names, types, whether they are
 required and the rule each value must meet. The loader turns these into one validating SQL query, so
 the contract is stated once and every rejected row can name the rule it broke.
+
+Beyond its type, a value must be data: finite numbers written as decimals (no NaN, Infinity or
+hexadecimal), no more decimals than the column's scale (nothing is rounded on the way in), dates in a
+plausible window, codes that are in the reference tables (not only shaped like a code), and
+identifiers without invisible characters. Party identifiers are pseudonymised on load: the raw table
+holds their keyed hashes (`trader_key`), the clear values live only in the restricted store.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Known values of a code, from reference tables loaded before the table that uses them."""
+
+    name: str  # what the reason calls it
+    queries: tuple[tuple[str, str], ...]  # (raw reference table, SQL selecting its known values)
+    expr: str = "v"  # the part of the value to look up
 
 
 @dataclass(frozen=True)
@@ -18,10 +33,20 @@ class Column:
     source: str | None = None  # column name in the delivered file, when it differs
     normalise: str | None = None  # SQL applied to the trimmed text `s` before typing (e.g. upper(s))
     codes: bool = False  # a code with meaningful leading zeros: a numeric column in a typed file is refused
+    free_text: bool = False  # prose (descriptions, names): invisible characters are not a fault here
+    reference: Reference | None = None  # the value must be one the reference tables know
+    dated: bool = False  # a date of an event: it must lie in the plausible window (settings)
+    pseudonym: str | None = None  # party type: loaded as the keyed hash `<party>_key`, never in clear
+    text_rules: tuple[tuple[str, str], ...] = ()  # (SQL over the delivered text `r` and the normalised `s`, message)
 
     @property
     def source_name(self) -> str:
         return self.source or self.name
+
+    @property
+    def raw_name(self) -> str:
+        """The column in the raw table: a party identifier is held only as its key."""
+        return f"{self.pseudonym}_key" if self.pseudonym else self.name
 
 
 @dataclass(frozen=True)
@@ -41,6 +66,11 @@ class Contract:
     def required(self) -> list[str]:
         return [c.source_name for c in self.columns if c.required]
 
+    @property
+    def references(self) -> set[str]:
+        """The raw reference tables this contract's codes are checked against."""
+        return {table for c in self.columns if c.reference for table, _ in c.reference.queries}
+
 
 def _in(*values: str) -> str:
     return "v IN (" + ", ".join(f"'{v}'" for v in values) + ")"
@@ -49,7 +79,7 @@ def _in(*values: str) -> str:
 NON_NEGATIVE = ("v >= 0", "must be >= 0")
 ISO2 = ("regexp_full_match(v, '[A-Z]{2}')", "must be an ISO 3166-1 alpha-2 code")
 ISO3 = ("regexp_full_match(v, '[A-Z]{3}')", "must be an ISO 3166-1 alpha-3 code")
-CURRENCY = ("regexp_full_match(v, '[A-Z]{3}')", "must be an ISO 4217 code")
+ISO4217 = ("regexp_full_match(v, '[A-Z]{3}')", "must be an ISO 4217 code")
 
 
 def _col(name, type_, required=False, check=(None, None), **kw) -> Column:
@@ -57,6 +87,27 @@ def _col(name, type_, required=False, check=(None, None), **kw) -> Column:
 
 
 MONEY = "DECIMAL(18,3)"
+
+COUNTRY = Reference("countries reference table", (("countries", "SELECT iso2 FROM raw.countries"),))
+CURRENCY = Reference(
+    "currencies of the countries and exchange-rate reference tables",
+    (
+        ("countries", "SELECT currency FROM raw.countries"),
+        ("exchange_rates", "SELECT currency FROM raw.exchange_rates"),
+    ),
+)
+HS6 = Reference(
+    "HS nomenclature reference table (as a subheading)",
+    (("hs_nomenclature", "SELECT hscode FROM raw.hs_nomenclature WHERE level = 6"),),
+    expr="substring(v, 1, 6)",
+)
+TARIFF_LINE_TEXT = (
+    (
+        "regexp_full_match(trim(r), '[0-9]+[.]0+')",
+        "looks like a number with a decimal part: deliver tariff lines as text",
+    ),
+    ("regexp_full_match(s, '[0-9]+') AND length(s) % 2 = 1", "has an odd number of digits: a leading zero lost?"),
+)
 
 DECLARATION_ITEMS = Contract(
     table="declaration_items",
@@ -66,12 +117,12 @@ DECLARATION_ITEMS = Contract(
         _col("declaration_id", "VARCHAR", True),
         _col("item_no", "INTEGER", True, ("v >= 1", "must be an integer >= 1")),
         _col("flow", "VARCHAR", True, (_in("M", "X"), "must be M or X"), normalise="upper(s)"),
-        _col("lodged_at", "TIMESTAMP", True),
-        _col("released_at", "TIMESTAMP"),
+        _col("lodged_at", "TIMESTAMP", True, dated=True),
+        _col("released_at", "TIMESTAMP", dated=True),
         _col("office_code", "VARCHAR", True),
         _col("procedure_code", "VARCHAR"),
-        _col("declarant_id", "VARCHAR", True),
-        _col("trader_id", "VARCHAR", True),
+        _col("declarant_id", "VARCHAR", True, pseudonym="declarant"),
+        _col("trader_id", "VARCHAR", True, pseudonym="trader"),
         _col(
             "hs_code",
             "VARCHAR",
@@ -79,10 +130,12 @@ DECLARATION_ITEMS = Contract(
             ("regexp_full_match(v, '[0-9]{6,12}')", "must be 6 to 12 digits"),
             normalise="replace(replace(s, '.', ''), ' ', '')",
             codes=True,
+            reference=HS6,
+            text_rules=TARIFF_LINE_TEXT,
         ),
-        _col("goods_description", "VARCHAR"),
-        _col("origin_country", "VARCHAR", True, ISO2, normalise="upper(s)"),
-        _col("partner_country", "VARCHAR", True, ISO2, normalise="upper(s)"),
+        _col("goods_description", "VARCHAR", free_text=True),
+        _col("origin_country", "VARCHAR", True, ISO2, normalise="upper(s)", reference=COUNTRY),
+        _col("partner_country", "VARCHAR", True, ISO2, normalise="upper(s)", reference=COUNTRY),
         _col(
             "transport_mode",
             "VARCHAR",
@@ -97,7 +150,7 @@ DECLARATION_ITEMS = Contract(
         _col("supplementary_qty", "DECIMAL(18,3)", False, NON_NEGATIVE),
         _col("supplementary_unit", "VARCHAR"),
         _col("invoice_amount", "DECIMAL(20,2)", True, NON_NEGATIVE),
-        _col("invoice_currency", "VARCHAR", True, CURRENCY, normalise="upper(s)"),
+        _col("invoice_currency", "VARCHAR", True, ISO4217, normalise="upper(s)", reference=CURRENCY),
         _col("incoterm", "VARCHAR", normalise="upper(s)"),
         _col("customs_value_omr", MONEY, True, NON_NEGATIVE),
         _col("duty_omr", MONEY, False, NON_NEGATIVE),
@@ -187,10 +240,10 @@ COUNTRIES = Contract(
         _col("iso3", "VARCHAR", True, ISO3, normalise="upper(s)"),
         _col("m49", "INTEGER"),
         _col("comtrade_code", "INTEGER", True),
-        _col("name", "VARCHAR", True),
-        _col("region", "VARCHAR"),
+        _col("name", "VARCHAR", True, free_text=True),
+        _col("region", "VARCHAR", free_text=True),
         _col("is_gcc", "BOOLEAN", True),
-        _col("currency", "VARCHAR", False, CURRENCY, normalise="upper(s)"),
+        _col("currency", "VARCHAR", False, ISO4217, normalise="upper(s)"),
     ),
 )
 
@@ -201,7 +254,7 @@ EXCHANGE_RATES = Contract(
     replace_all=True,
     columns=(
         _col("rate_date", "DATE", True),
-        _col("currency", "VARCHAR", True, CURRENCY, normalise="upper(s)"),
+        _col("currency", "VARCHAR", True, ISO4217, normalise="upper(s)"),
         _col("units_per_omr", "DECIMAL(18,6)", True, ("v > 0", "must be > 0")),
     ),
 )
@@ -219,7 +272,7 @@ TARIFF_SCHEDULE = Contract(
         _col("specific_unit", "VARCHAR"),
         _col("valid_from", "DATE", True),
         _col("valid_to", "DATE"),
-        _col("description", "VARCHAR"),
+        _col("description", "VARCHAR", free_text=True),
     ),
     row_rules=(("valid_to IS NULL OR valid_to >= valid_from", "valid_to is before valid_from"),),
 )
@@ -239,7 +292,7 @@ CIF_FOB_MARGINS = Contract(
             normalise="lpad(s, 2, '0')",
         ),
         _col("margin", "DECIMAL(6,4)", True, ("v >= 1 AND v <= 2", "must be between 1 and 2")),
-        _col("note", "VARCHAR"),
+        _col("note", "VARCHAR", free_text=True),
     ),
 )
 
@@ -256,7 +309,7 @@ HS_NOMENCLATURE = Contract(
             True,
             ("regexp_full_match(v, '[0-9]{2}|[0-9]{4}|[0-9]{6}')", "must be 2, 4 or 6 digits"),
         ),
-        _col("description", "VARCHAR", True),
+        _col("description", "VARCHAR", True, free_text=True),
         _col("parent", "VARCHAR", True),
         _col("level", "INTEGER", True, ("v IN (2, 4, 6)", "must be 2, 4 or 6")),
     ),
@@ -284,7 +337,7 @@ HS_CONCORDANCE = Contract(
             source="code.before",
             normalise="lpad(s, 6, '0')",
         ),
-        _col("relationship", "VARCHAR", True, source="Relationship"),
+        _col("relationship", "VARCHAR", True, source="Relationship", free_text=True),
         _col(
             "adjustment", "VARCHAR", True, ("regexp_full_match(v, '[0-9]{4} to [0-9]{4}')", "must read 'YYYY to YYYY'")
         ),

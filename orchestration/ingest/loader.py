@@ -1,9 +1,15 @@
 """Idempotent, reconciled loads of landing files into `raw.<table>`.
 
 One load is one DuckDB transaction: rows of a re-delivered file replace that file's earlier rows, rows
-that break the contract go to `raw.quarantine` with every reason they broke it, and `raw.load_log`
-records what each file gave. A killed process therefore leaves the table exactly as before the load,
-and a rerun completes it; an unchanged file (same path, same content hash) is not read again.
+that break the contract go to `raw.quarantine` with every reason they broke it, files that cannot be
+read are rejected with theirs, and `raw.load_log` records what each file gave: rows received = loaded
++ quarantined + rejected, always. A killed process therefore leaves the table exactly as before the
+load, and a rerun completes it; an unchanged file (same path, same content hash) is not read again.
+
+Party identifiers are replaced by their keyed hashes on the way in. What holds clear identifiers (the
+key map, quarantined rows as delivered) is written to the restricted store first, in its own
+transaction (see `orchestration.ingest.restricted`); the warehouse keeps only keys, and for a
+quarantined row its position and reasons.
 """
 
 from __future__ import annotations
@@ -11,12 +17,16 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
+from orchestration import settings
+from orchestration.ingest import restricted
 from orchestration.ingest.contracts import Contract
-from orchestration.ingest.readers import FILES, STAGE, LandingFile, stage_files
+from orchestration.ingest.readers import FILES, STAGE, LandingFile, count_rows, stage_files
 
 LINEAGE = (
     ("_source_file", "VARCHAR"),
@@ -25,6 +35,13 @@ LINEAGE = (
     ("_load_id", "VARCHAR"),
     ("_loaded_at", "TIMESTAMP"),
 )
+# characters that parse but cannot be seen: a key holding one never matches its twin
+INVISIBLE = (
+    "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\x{a0}\\x{ad}\\x{200b}-\\x{200f}\\x{2028}-\\x{202f}\\x{2060}\\x{feff}]"
+)
+INTEGER_TEXT = "[+-]?[0-9]+([.]0*)?"
+NUMBER_TEXT = "[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
+NOT_FINITE = "[+-]?(nan|inf|infinity)"
 
 
 @dataclass
@@ -35,6 +52,7 @@ class FileResult:
     received: int = 0
     loaded: int = 0
     quarantined: int = 0
+    rejected_rows: int = 0
     error: str | None = None
 
 
@@ -45,6 +63,8 @@ class LoadReport:
     files: list[FileResult] = field(default_factory=list)
     table_rows: int = 0
     ledger_rows: int = 0  # rows the load log says the table holds
+    emptied: list[tuple[str, int]] = field(default_factory=list)  # re-delivered with no rows: (file, rows before)
+    unchecked_references: list[str] = field(default_factory=list)  # reference tables not loaded yet
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
@@ -62,37 +82,56 @@ class LoadReport:
         return sum(f.quarantined for f in self.files)
 
     @property
+    def rejected_rows(self) -> int:
+        return sum(f.rejected_rows for f in self.files)
+
+    @property
     def reconciles(self) -> bool:
-        """Each file: received = loaded + quarantined; the table: rows = what the log says it holds."""
-        return all(f.received == f.loaded + f.quarantined for f in self.files) and self.table_rows == self.ledger_rows
+        """Each file: received = loaded + quarantined + rejected; the table: rows = what the log says."""
+        return (
+            all(f.received == f.loaded + f.quarantined + f.rejected_rows for f in self.files)
+            and self.table_rows == self.ledger_rows
+        )
 
     @property
     def rejected(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "rejected"]
 
 
+def _columns(con, schema: str, table: str) -> set[str]:
+    return {
+        r[0].lower()
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    """Create the raw table and the shared bookkeeping tables; add contract columns that are new."""
+    """Create the raw table and the shared bookkeeping tables; add contract columns that are new. A
+    table of an older layout that held party identifiers in clear is dropped and reloaded from the
+    landing area, and quarantined rows as delivered no longer stay in the warehouse."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    columns = [(c.name, c.type) for c in contract.columns] + list(contract.extra_columns) + list(LINEAGE)
+    clear = {c.name.lower() for c in contract.columns if c.pseudonym}
+    if clear & _columns(con, "raw", contract.table):
+        con.execute(f"DROP TABLE raw.{contract.table}")
+        con.execute("DELETE FROM raw.load_log WHERE table_name = ?", [contract.table])
+    columns = [(c.raw_name, c.type) for c in contract.columns] + list(contract.extra_columns) + list(LINEAGE)
     con.execute(
         f"CREATE TABLE IF NOT EXISTS raw.{contract.table} (" + ", ".join(f'"{n}" {t}' for n, t in columns) + ")"
     )
-    existing = {
-        r[0].lower()
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
-            [contract.table],
-        ).fetchall()
-    }
+    existing = _columns(con, "raw", contract.table)
     for name, type_ in columns:
         if name.lower() not in existing:
             con.execute(f'ALTER TABLE raw.{contract.table} ADD COLUMN "{name}" {type_}')
     con.execute("""
         CREATE TABLE IF NOT EXISTS raw.quarantine (
             table_name VARCHAR, source_file VARCHAR, source_hash VARCHAR, source_row BIGINT,
-            reasons VARCHAR, record VARCHAR, load_id VARCHAR, quarantined_at TIMESTAMP)
+            reasons VARCHAR, load_id VARCHAR, quarantined_at TIMESTAMP)
     """)
+    if "record" in _columns(con, "raw", "quarantine"):
+        con.execute("ALTER TABLE raw.quarantine DROP COLUMN record")
     con.execute("""
         CREATE TABLE IF NOT EXISTS raw.load_changes (load_id VARCHAR, table_name VARCHAR, day DATE, logged_at TIMESTAMP)
     """)
@@ -100,33 +139,79 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
         CREATE TABLE IF NOT EXISTS raw.load_log (
             load_id VARCHAR, table_name VARCHAR, source_file VARCHAR, source_hash VARCHAR, status VARCHAR,
             rows_received BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, error VARCHAR,
-            logged_at TIMESTAMP)
+            logged_at TIMESTAMP, rows_rejected BIGINT)
     """)
+    if "rows_rejected" not in _columns(con, "raw", "load_log"):
+        con.execute("ALTER TABLE raw.load_log ADD COLUMN rows_rejected BIGINT DEFAULT 0")
 
 
-def load_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]) -> LoadReport:
-    """Load `files` into `raw.<contract.table>`; see the module docstring for the guarantees."""
+def load_files(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    files: list[LandingFile],
+    restricted_path: Path | None = None,
+) -> LoadReport:
+    """Load `files` into `raw.<contract.table>`; see the module docstring for the guarantees. The
+    restricted store defaults to the one of the warehouse file (`settings.restricted_path`)."""
     ensure_tables(con, contract)
     load_id = uuid.uuid4().hex
     report = LoadReport(contract.table, load_id)
-    done = _already_loaded(con, contract.table)
+    done = loaded_files(con, contract.table)
     if contract.replace_all:
         files = files[-1:]  # a snapshot: the latest delivered file is the whole table
     pending = []
     for f in files:
-        if done.get(f.relpath) == f.sha256:
+        if done.get(f.relpath, (None,))[0] == f.sha256:
             report.files.append(FileResult(f.relpath, f.sha256, "unchanged"))
         else:
             pending.append(f)
     if pending:
         rejected = stage_files(con, contract, pending)
         staged = [f for f in pending if f.relpath not in rejected]
-        _check(con, contract, staged)
-        _write(con, contract, staged, rejected, pending, report)
+        available = _tables(con, "raw")
+        report.unchecked_references = sorted(contract.references - available)
+        _check(con, contract, staged, available & contract.references)
+        _write(con, contract, staged, rejected, pending, report, restricted_path or _beside(con))
         con.execute(f"DROP TABLE _checked; DROP TABLE {FILES}")  # free the load's memory now
+        report.emptied = [
+            (f.relpath, done[f.relpath][1])
+            for f in report.files
+            if f.status == "loaded" and f.received == 0 and done.get(f.relpath, (None, 0))[1]
+        ]
     report.table_rows = con.execute(f"SELECT count(*) FROM raw.{contract.table}").fetchall()[0][0]
     report.ledger_rows = _ledger_rows(con, contract)
     return report
+
+
+def removed_files(con: duckdb.DuckDBPyConnection, table: str, present: list[LandingFile]) -> list[tuple[str, int]]:
+    """Files loaded earlier that are no longer in the landing area, with the rows they still hold:
+    their rows stay (the landing area may be pruned), but an operator must hear of it."""
+    if "load_log" not in _tables(con, "raw"):
+        return []
+    here = {f.relpath for f in present}
+    loaded = con.execute(
+        """SELECT source_file, arg_max(rows_loaded, logged_at) FROM raw.load_log
+           WHERE table_name = ? AND status = 'loaded' AND source_file NOT LIKE 'builtin/%'
+           GROUP BY source_file ORDER BY 1""",
+        [table],
+    ).fetchall()
+    return [(f, n) for f, n in loaded if f not in here and " (mapped: " not in f]
+
+
+def _tables(con, schema: str) -> set[str]:
+    return {
+        t
+        for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [schema]
+        ).fetchall()
+    }
+
+
+def _beside(con: duckdb.DuckDBPyConnection) -> Path:
+    (db,) = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0]
+    if not db:
+        raise ValueError("an in-memory warehouse needs an explicit restricted_path")
+    return settings.restricted_path(Path(db))
 
 
 def _record_changes(con, contract: Contract, replaced: str, load_id: str, now: datetime) -> None:
@@ -163,15 +248,18 @@ def _ledger_rows(con, contract: Contract) -> int:
     return sum(r[1] for r in latest)
 
 
-def _already_loaded(con, table: str) -> dict[str, str]:
+def loaded_files(con, table: str) -> dict[str, tuple[str, int]]:
+    """(content hash, rows loaded) of each file's last successful load."""
+    if "load_log" not in _tables(con, "raw"):
+        return {}
     rows = con.execute(
         """
-        SELECT source_file, arg_max(source_hash, logged_at) FROM raw.load_log
+        SELECT source_file, arg_max(source_hash, logged_at), arg_max(rows_loaded, logged_at) FROM raw.load_log
         WHERE table_name = ? AND status = 'loaded' GROUP BY source_file
     """,
         [table],
     ).fetchall()
-    return dict(rows)
+    return {f: (h, n) for f, h, n in rows}
 
 
 def _q(text: str) -> str:
@@ -180,46 +268,100 @@ def _q(text: str) -> str:
 
 
 def _subst(template: str, name: str, sql: str) -> str:
-    """Replace the placeholder word `name` (v or s) in a contract rule by an SQL expression."""
+    """Replace the placeholder word `name` (v, s or r) in a contract rule by an SQL expression."""
     return re.sub(rf"\b{name}\b", sql, template)
 
 
-def validation_sql(contract: Contract) -> str:
-    """One query typing every column and listing, per row, each contract rule it breaks."""
-    text, typed, reasons = [], [], []
+def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list[str]:
+    """What makes a value that parses not data: its type, finiteness, scale, date window, hidden
+    characters. `r` is the delivered text, `s` the trimmed, normalised text, `v` the typed value."""
+    reasons = []
+    kind = c.type.split("(")[0].upper()
+    echo = f"' (' || left({s}, 40) || ')'"
+    if not c.free_text:
+        reasons.append(
+            f"CASE WHEN regexp_matches({r}, '{INVISIBLE}') THEN '{c.name}: contains an invisible character ('"
+            f" || printf('U+%04X', unicode(regexp_extract({r}, '{INVISIBLE}'))) || ')' END"
+        )
+    if kind in ("INTEGER", "BIGINT"):
+        bad = f"{s} IS NOT NULL AND ({v} IS NULL OR NOT regexp_full_match({s}, '{INTEGER_TEXT}'))"
+    elif kind in ("DECIMAL", "DOUBLE"):
+        not_finite = f"regexp_full_match(lower({s}), '{NOT_FINITE}')"
+        reasons.append(f"CASE WHEN {not_finite} THEN '{c.name}: not a finite number' || {echo} END")
+        bad = f"{s} IS NOT NULL AND NOT {not_finite} AND ({v} IS NULL OR NOT regexp_full_match({s}, '{NUMBER_TEXT}'))"
+        if kind == "DECIMAL":
+            scale = int(c.type.split(",")[1].rstrip(") "))
+            decimals = (
+                f"CASE WHEN {s} ILIKE '%e%' THEN TRY_CAST({s} AS DOUBLE) <> CAST({v} AS DOUBLE) "
+                f"ELSE length(regexp_extract({s}, '[.]([0-9]*?)0*$', 1)) > {scale} END"
+            )
+            reasons.append(
+                f"CASE WHEN {v} IS NOT NULL AND {decimals} THEN '{c.name}: more decimals than the {scale} "
+                f"the contract allows (nothing is rounded on the way in)' || {echo} END"
+            )
+    else:
+        bad = f"{s} IS NOT NULL AND {v} IS NULL"
+    reasons.insert(0, f"CASE WHEN {bad} THEN '{c.name}: not a valid {kind.lower()}' || {echo} END")
+    if c.dated:
+        first, last = window
+        after = last + timedelta(days=1)
+        reasons.append(
+            f"CASE WHEN {v} < DATE '{first}' OR {v} >= DATE '{after}' THEN "
+            f"'{c.name}: outside the plausible dates {first} to {last}' || {echo} END"
+        )
+    for rule, message in c.text_rules:
+        rule = _subst(_subst(rule, "r", r), "s", s)
+        reasons.append(f"CASE WHEN {s} IS NOT NULL AND ({rule}) THEN '{c.name}: {_q(message)}' || {echo} END")
+    return reasons
+
+
+def validation_sql(
+    contract: Contract, references: set[str] = frozenset(), window: tuple[date, date] | None = None
+) -> str:
+    """One query typing every column and listing, per row, each contract rule it breaks; codes are
+    looked up in the reference tables named in `references` (those already loaded)."""
+    window = window or settings.plausible_dates()
+    delivered, text, typed, reasons = [], [], [], []
     for c in contract.columns:
-        s = f'"s__{c.name}"'
-        expr = f"""nullif(trim("{c.source_name}"), '')"""
+        r, s, v = f'"r__{c.name}"', f'"s__{c.name}"', f'"{c.name}"'
+        delivered.append(f'"{c.source_name}" AS {r}')
+        expr = f"nullif(trim({r}), '')"
         text.append(f"{_subst(c.normalise, 's', expr) if c.normalise else expr} AS {s}")
         cast = (
             f"CAST(TRY_CAST({s} AS TIMESTAMPTZ) AS TIMESTAMP)"
             if c.type == "TIMESTAMP"
             else f"TRY_CAST({s} AS {c.type})"
         )
-        typed.append(f'{cast} AS "{c.name}"')
+        typed.append(f"{cast} AS {v}")
         if c.required:
             reasons.append(f"CASE WHEN {s} IS NULL THEN '{c.name}: required' END")
-        bad_type = f'{s} IS NOT NULL AND "{c.name}" IS NULL'
-        if c.type in ("INTEGER", "BIGINT"):  # TRY_CAST would round 1.5 to 2
-            bad_type = f"({bad_type}) OR TRY_CAST({s} AS DOUBLE) <> floor(TRY_CAST({s} AS DOUBLE))"
-        kind = c.type.split("(")[0].lower()
-        reasons.append(f"CASE WHEN {bad_type} THEN '{c.name}: not a valid {kind} (' || left({s}, 40) || ')' END")
+        reasons += _value_reasons(c, r, s, v, window)
         if c.rule:
-            rule = _subst(c.rule, "v", f'"{c.name}"')
+            rule = _subst(c.rule, "v", v)
+            reasons.append(f"CASE WHEN {v} IS NOT NULL AND NOT ({rule}) THEN '{c.name}: {_q(c.message)}' END")
+        if c.reference and all(t in references for t, _ in c.reference.queries):
+            known = " UNION ".join(q for _, q in c.reference.queries)
+            looked_up = _subst(c.reference.expr, "v", v)
             reasons.append(
-                f"""CASE WHEN "{c.name}" IS NOT NULL AND NOT ({rule}) THEN '{c.name}: {_q(c.message)}' END"""
+                f"CASE WHEN {v} IS NOT NULL AND {looked_up} NOT IN (SELECT k FROM ({known}) AS known(k) "
+                f"WHERE k IS NOT NULL) THEN '{c.name}: not in the {c.reference.name} (' || left({s}, 40) || ')' END"
             )
     for rule, message in contract.row_rules:
         reasons.append(f"CASE WHEN NOT coalesce({rule}, true) THEN '{_q(message)}' END")
     extras = "".join(f', "{n}"' for n, _ in contract.extra_columns)
     return f"""
-        WITH t AS (SELECT _source_file, _source_row{extras}, {", ".join(text)} FROM {STAGE}),
+        WITH d AS (
+            SELECT _source_file, _source_row, _parse_error, _raw_line{extras}, {", ".join(delivered)} FROM {STAGE}
+        ),
+        t AS (SELECT *, {", ".join(text)} FROM d),
         typed AS (SELECT *, {", ".join(typed)} FROM t)
-        SELECT *, list_filter([{", ".join(reasons)}], lambda x: x IS NOT NULL) AS _reasons FROM typed
+        SELECT *, CASE WHEN _parse_error IS NOT NULL THEN [_parse_error]
+                       ELSE list_filter([{", ".join(reasons)}], lambda x: x IS NOT NULL) END AS _reasons
+        FROM typed
     """
 
 
-def _check(con, contract: Contract, staged: list[LandingFile]) -> None:
+def _check(con, contract: Contract, staged: list[LandingFile], references: set[str]) -> None:
     """Build `_checked`: typed rows with their reasons, duplicates of the key included.
 
     Typing and the contract's rules take one pass; keys are then counted with a GROUP BY and only the
@@ -227,7 +369,7 @@ def _check(con, contract: Contract, staged: list[LandingFile]) -> None:
     sorted ten million rows to find none)."""
     key_cols = [f'"{k}"' for k in contract.key]
     key, c_key, r_key = (", ".join(f"{p}{k}" for k in key_cols) for p in ("", "c.", "r."))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {validation_sql(contract)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {validation_sql(contract, references)}")
     con.execute(f"DROP TABLE {STAGE}")  # only _checked is needed from here on
     # within this load, among rows that pass every rule, the first in delivery order stays
     con.execute(f"""
@@ -262,7 +404,27 @@ def _check(con, contract: Contract, staged: list[LandingFile]) -> None:
     """)
 
 
-def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, report: LoadReport) -> None:
+def _pseudonyms(con, contract: Contract) -> pa.Table | None:
+    """The keys of every party identifier in the rows about to load (temp table `_keys`), computed
+    here so that no clear identifier is written to the warehouse."""
+    parties = [c for c in contract.columns if c.pseudonym]
+    if not parties:
+        return None
+    key, _ = restricted.pseudonymisation_key()
+    tables = []
+    for c in parties:
+        ids = [
+            i for (i,) in con.execute(f'SELECT DISTINCT "{c.name}" FROM _checked WHERE len(_reasons) = 0').fetchall()
+        ]
+        tables.append(restricted.keyed(c.pseudonym, ids, key))
+    keys = pa.concat_tables(tables)
+    con.register("_keys_arrow", keys)
+    con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _keys_arrow")
+    con.unregister("_keys_arrow")
+    return keys
+
+
+def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, report: LoadReport, store: Path) -> None:
     table, load_id = contract.table, report.load_id
     now = datetime.now(UTC).replace(tzinfo=None)
     counts = {
@@ -271,10 +433,35 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
         SELECT _source_file, count(*), count(*) FILTER (WHERE len(_reasons) = 0) FROM _checked GROUP BY 1
     """).fetchall()
     }
-    names = [c.name for c in contract.columns] + [n for n, _ in contract.extra_columns]
+    keys = _pseudonyms(con, contract)
+    values, joins = [], []
+    for c in contract.columns:
+        if c.pseudonym:
+            alias = f"_k_{c.name}"
+            joins.append(
+                f"JOIN _keys AS {alias} ON {alias}.party_type = '{c.pseudonym}' AND {alias}.party_id = \"{c.name}\""
+            )
+            values.append(f"{alias}.party_key")
+        else:
+            values.append(f'"{c.name}"')
+    names = [c.raw_name for c in contract.columns] + [n for n, _ in contract.extra_columns]
+    values += [f'"{n}"' for n, _ in contract.extra_columns]
     cols = ", ".join(f'"{n}"' for n in names)
-    record = "to_json({" + ", ".join(f"'{c.source_name}': \"s__{c.name}\"" for c in contract.columns) + "})"
+    record = (
+        "CASE WHEN _parse_error IS NOT NULL THEN to_json({'_line': _raw_line}) ELSE to_json({"
+        + ", ".join(f"'{c.source_name}': \"r__{c.name}\"" for c in contract.columns)
+        + "}) END"
+    )
     files_sql = ", ".join(f"'{_q(f.relpath)}'" for f in staged) or "NULL"
+    # the restricted store first: a kill before the warehouse commits makes the next run redo both
+    records = con.sql(f"""
+        SELECT '{table}' AS table_name, _source_file AS source_file, f.sha256 AS source_hash,
+               _source_row AS source_row, CAST({record} AS VARCHAR) AS record
+        FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file WHERE len(_reasons) > 0
+    """).to_arrow_table()
+    if staged:
+        replaced = None if contract.replace_all else [f.relpath for f in staged]
+        restricted.store_load(store, keys, records, table, replaced, load_id, now)
     con.execute("BEGIN TRANSACTION")
     try:
         if staged:
@@ -288,28 +475,34 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
             con.execute(
                 f"""
                 INSERT INTO raw.{table} ({cols}, _source_file, _source_hash, _source_row, _load_id, _loaded_at)
-                SELECT {cols}, _source_file, f.sha256, _source_row, ?, ?
-                FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file WHERE len(_reasons) = 0
+                SELECT {", ".join(values)}, _source_file, f.sha256, _source_row, ?, ?
+                FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file {" ".join(joins)}
+                WHERE len(_reasons) = 0
             """,
                 [load_id, now],
             )
             con.execute(
                 f"""
                 INSERT INTO raw.quarantine
-                SELECT '{table}', _source_file, f.sha256, _source_row, array_to_string(_reasons, '; '),
-                       {record}, ?, ? FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file
+                SELECT '{table}', _source_file, f.sha256, _source_row, array_to_string(_reasons, '; '), ?, ?
+                FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file
                 WHERE len(_reasons) > 0
             """,
                 [load_id, now],
             )
         for f in pending:
             if f.relpath in rejected:
-                result = FileResult(f.relpath, f.sha256, "rejected", error=rejected[f.relpath])
+                rows = count_rows(f)
+                result = FileResult(
+                    f.relpath, f.sha256, "rejected", rows, rejected_rows=rows, error=rejected[f.relpath]
+                )
             else:
                 received, loaded = counts.get(f.relpath, (0, 0))
                 result = FileResult(f.relpath, f.sha256, "loaded", received, loaded, received - loaded)
             con.execute(
-                "INSERT INTO raw.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO raw.load_log BY NAME SELECT ? AS load_id, ? AS table_name, ? AS source_file, "
+                "? AS source_hash, ? AS status, ? AS rows_received, ? AS rows_loaded, ? AS rows_quarantined, "
+                "? AS rows_rejected, ? AS error, ? AS logged_at",
                 [
                     load_id,
                     table,
@@ -319,6 +512,7 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
                     result.received,
                     result.loaded,
                     result.quarantined,
+                    result.rejected_rows,
                     result.error,
                     now,
                 ],

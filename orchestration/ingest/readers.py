@@ -1,16 +1,28 @@
 """Reading delivered files into a DuckDB staging table of text columns.
 
 Every format lands in the same shape (one VARCHAR column per contract column, plus the file and row
-it came from), so validation is written once. Files are read in as few DuckDB scans as possible; a
-file that cannot be read at all (bad encoding, truncated, missing a required column) is rejected on
-its own with DuckDB's message while the others go ahead.
+it came from), so validation is written once. Files are read in as few DuckDB scans as possible.
+
+What cannot be read is never skipped in silence: a file of an unsupported type, a symbolic link that
+dangles or leaves the landing area, or a name carrying an impossible date is rejected before it is
+read; a file that cannot be read as a whole (bad encoding, truncated, missing a required column) is
+rejected on its own while the others go ahead; a CSV line with the wrong number of fields is kept as a
+staged row carrying its parse error (and later quarantined with its line number), so one bad line
+never costs the whole file. Messages name the reason and the position, never the content of a line:
+lines hold clear party identifiers.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
+import json
+import os
 import re
+import zlib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -21,7 +33,43 @@ from orchestration.ingest.contracts import Contract
 
 STAGE = "_stage"
 FILES = "_files"
-SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
+# longest first: `.csv.gz` before `.gz`
+SUFFIXES = {".csv.gz": "csv", ".csv": "csv", ".parquet": "parquet", ".json": "json"}
+SUPPORTED = ", ".join(SUFFIXES)
+DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def file_format(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((fmt for suffix, fmt in SUFFIXES.items() if name.endswith(suffix)), None)
+
+
+def table_stem(path: Path) -> str:
+    """The file name without its format suffix (`countries.csv.gz` -> `countries`)."""
+    name = path.name
+    for suffix in SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name.split(".", 1)[0]
+
+
+def file_day(relpath: str) -> date | None:
+    """The lodgement day a declarations file carries in its name (items_2022-05-01.csv); None when the
+    name carries no date or an impossible one (the file is then rejected with that reason)."""
+    match = DATE_IN_NAME.search(relpath.rsplit("/", 1)[-1])
+    if not match:
+        return None
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError:
+        return None
+
+
+def name_problem(path: Path) -> str | None:
+    match = DATE_IN_NAME.search(path.name)
+    if match and file_day(path.name) is None:
+        return f"the file name carries an impossible date ({match.group(0)})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -29,14 +77,38 @@ class LandingFile:
     path: Path
     relpath: str  # identity of the file in the warehouse: its path inside the landing area
     sha256: str
+    problem: str | None = None  # why the file is rejected without being read
 
     @classmethod
-    def at(cls, path: Path, root: Path) -> LandingFile:
-        return cls(path, path.relative_to(root).as_posix(), file_sha256(path))
+    def at(cls, path: Path, root: Path, base: Path | None = None) -> LandingFile:
+        """The file at `path`; a symbolic link must lead to a file inside the resolved folder `base`
+        (default: `root`)."""
+        relpath = path.relative_to(root).as_posix()
+        problem = _link_problem(path, base or root.resolve()) or (
+            None if file_format(path) else f"unsupported file type ({path.name}): deliver {SUPPORTED} files"
+        )
+        if problem is None:
+            problem = name_problem(path)
+        if path.is_symlink() and problem:
+            return cls(path, relpath, hashlib.sha256(os.readlink(path).encode()).hexdigest(), problem)
+        return cls(path, relpath, file_sha256(path), problem)
 
     @property
     def format(self) -> str:
-        return SUFFIXES[self.path.suffix.lower()]
+        return file_format(self.path) or "unsupported"
+
+
+def _link_problem(path: Path, base: Path) -> str | None:
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    if not target.exists():
+        return "a symbolic link to nothing (dangling)"
+    if target.is_dir():
+        return "a symbolic link to a folder: deliver files"
+    if base not in target.parents:
+        return "a symbolic link leading outside the landing area"
+    return None
 
 
 class FileRejected(Exception):
@@ -52,23 +124,26 @@ def file_sha256(path: Path) -> str:
 
 
 def deliverable_paths(root: Path, subdir: str) -> list[Path]:
-    """Every deliverable file under `root/subdir`, in name order (which is delivery order); names
-    starting with '.' or '_' (work files, kept-aside bodies, ground truth) are not deliveries."""
+    """Every delivery under `root/subdir`, in name order (which is delivery order), whatever its type:
+    what cannot be loaded is rejected with a reason, not skipped. Names starting with '.' or '_' (work
+    files, kept-aside bodies, ground truth) are not deliveries."""
     base = root / subdir
     if not base.exists():
         return []
-    return sorted(
-        p
-        for p in base.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
-    )
+    found = []
+    for folder, dirs, names in os.walk(base):  # links to folders are not followed: they are deliveries
+        here = Path(folder)
+        linked = [d for d in dirs if (here / d).is_symlink()]
+        dirs[:] = [d for d in dirs if d not in linked and not d.startswith((".", "_"))]
+        found += [here / n for n in names + linked if not n.startswith((".", "_"))]
+    return sorted(p for p in found if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts))
 
 
 def scan(root: Path, subdir: str) -> list[LandingFile]:
-    """The deliverable files under `root/subdir` with their content hashes."""
-    return [LandingFile.at(p, root) for p in deliverable_paths(root, subdir)]
+    """The deliveries under `root/subdir` with their content hashes (and, for those that cannot be
+    read, the reason)."""
+    base = (root / subdir).resolve()
+    return [LandingFile.at(p, root, base) for p in deliverable_paths(root, subdir)]
 
 
 def stage_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[LandingFile]) -> dict[str, str]:
@@ -77,13 +152,19 @@ def stage_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[
     join, not a CASE per row: a load of a thousand daily files would compare every row a thousand times)."""
     names = [c.source_name for c in contract.columns] + [n for n, _ in contract.extra_columns]
     cols = ", ".join(f'"{n}" VARCHAR' for n in names)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} ({cols}, _source_file VARCHAR, _source_row BIGINT)")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {STAGE} ({cols}, _source_file VARCHAR, _source_row BIGINT, "
+        "_parse_error VARCHAR, _raw_line VARCHAR)"
+    )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FILES} (path VARCHAR, relpath VARCHAR, sha256 VARCHAR)")
     if files:
         con.executemany(f"INSERT INTO {FILES} VALUES (?, ?, ?)", [(str(f.path), f.relpath, f.sha256) for f in files])
     rejected: dict[str, str] = {}
     groups: dict[tuple, list[LandingFile]] = {}
     for f in files:
+        if f.problem:
+            rejected[f.relpath] = f.problem
+            continue
         try:
             header = _header(f, contract)
             fmt = "baci" if header == BACI_HEADER else f.format
@@ -93,35 +174,75 @@ def stage_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[
     for (fmt, *header), group in groups.items():
         reader = _READERS[fmt]
         try:
-            reader(con, contract, group, header)
+            rejected.update(reader(con, contract, group, header) or {})
         except (duckdb.Error, FileRejected) as exc:
             if len(group) == 1:
-                rejected[group[0].relpath] = _short(str(exc))
+                rejected[group[0].relpath] = sanitise(str(exc))
                 continue
             for f in group:  # find the bad file(s); the statement that failed inserted nothing
                 try:
-                    reader(con, contract, [f], header)
+                    rejected.update(reader(con, contract, [f], header) or {})
                 except (duckdb.Error, FileRejected) as one:
-                    rejected[f.relpath] = _short(str(one))
+                    rejected[f.relpath] = sanitise(str(one))
+    if rejected:  # rows staged from a file rejected after reading (e.g. truncated) do not count
+        con.execute(f"DELETE FROM {STAGE} WHERE _source_file IN (SELECT unnest(?))", [list(rejected)])
     return rejected
 
 
-def _short(message: str) -> str:
-    """DuckDB's message without its generic 'possible fixes' advice."""
+# parts of DuckDB's messages that quote the data: a line holds clear party identifiers
+_QUOTED = re.compile(r"^\s*(Original Line|Line Content|Input|Value|Problematic value)\s*:.*$", re.IGNORECASE)
+
+
+def sanitise(message: str) -> str:
+    """DuckDB's message without the data it quotes and without its generic 'possible fixes' advice:
+    the reason and the position survive however long the offending line was."""
     keep = message.split("Possible fixes")[0].split("Possible Solution")[0]
-    return " ".join(line.strip() for line in keep.strip().splitlines() if line.strip())[:500]
+    lines = [line.strip() for line in keep.strip().splitlines() if line.strip() and not _QUOTED.match(line)]
+    return " ".join(lines)[:500]
+
+
+def count_rows(f: LandingFile) -> int:
+    """Rows a rejected file delivered, as far as they can be counted: data lines of a CSV (gzipped or
+    not), the row count in a Parquet footer, the records of a JSON body; 0 where nothing is readable."""
+    try:
+        if f.problem and f.path.is_symlink():
+            return 0
+        if f.format == "csv":
+            with _open_binary(f.path) as fh:
+                lines = sum(1 for _ in fh)
+            return max(0, lines - 1)
+        if f.format == "parquet":
+            return pq.ParquetFile(f.path).metadata.num_rows
+        if f.format == "json":
+            data = json.loads(f.path.read_text(encoding="utf-8")).get("data")
+            return len(data) if isinstance(data, list) else 0
+    except (OSError, ValueError, EOFError, zlib.error, pa.ArrowException, AttributeError):
+        return 0
+    return 0
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names in a CSV file's first line (quoted names may hold commas)."""
+    try:
+        with _open_binary(path) as fh:
+            first = fh.readline()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileRejected(f"not a readable gzip file: {exc}") from None
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(f"not UTF-8 encoded: {exc}") from None
+    return [n.strip() for n in next(csv.reader([line.rstrip("\r\n")]), [])]
 
 
 def _header(f: LandingFile, contract: Contract) -> tuple[str, ...]:
     """Column names of the file, checked against the contract's required columns."""
     if f.format == "csv":
-        with open(f.path, "rb") as fh:
-            first = fh.readline()
-        try:
-            line = first.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise FileRejected(f"not UTF-8 encoded: {exc}") from None
-        names = tuple(n.strip().strip('"') for n in line.rstrip("\r\n").split(","))
+        names = tuple(csv_header(f.path))
     elif f.format == "parquet":
         try:
             schema = pq.read_schema(f.path)
@@ -158,38 +279,98 @@ def _select_list(contract: Contract, available: dict[str, str], source_format: s
     parts = []
     for c in contract.columns:
         src = available.get(c.source_name.lower())
-        parts.append(f'CAST("{src}" AS VARCHAR)' if src else "NULL")
+        parts.append(f"{f'CAST({_ident(src)} AS VARCHAR)' if src else 'NULL'} AS {_ident(c.source_name)}")
     for name, _ in contract.extra_columns:
-        parts.append(f"'{source_format}'" if name == "source_format" and source_format else "NULL")
+        value = f"'{source_format}'" if name == "source_format" and source_format else "NULL"
+        parts.append(f"{value} AS {_ident(name)}")
     return ", ".join(parts)
 
 
-def _stage_csv(con, contract: Contract, files: list[LandingFile], header: list[str]) -> None:
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _stage_csv(con, contract: Contract, files: list[LandingFile], header: list[str]) -> dict[str, str]:
+    """CSV files of one header in one scan. A line DuckDB cannot split into the header's fields is
+    staged as a row of its own with the parse error and its line number; an encoding error, or a bad
+    last line without a line end (a truncated transfer), rejects the file."""
     columns = "{" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in header) + "}"
     available = {n.lower(): n for n in header}
     paths = "[" + ", ".join(f"'{_sql_str(str(f.path))}'" for f in files) + "]"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _csv AS
         SELECT * FROM read_csv({paths}, header = true, auto_detect = false,
-            delim = ',', quote = '"', escape = '"', columns = {columns}, filename = true, strict_mode = true)
+            delim = ',', quote = '"', escape = '"', columns = {columns}, filename = true, strict_mode = true,
+            store_rejects = true, rejects_table = '_csv_errors', rejects_scan = '_csv_scans')
     """)
-    # rows keep file order (insertion order is preserved), so a row's number is its offset in its file
+    # one row per bad line, numbered as data rows (the header is line 1); the good rows' numbers then
+    # skip the bad ones: good row k follows every bad row j (in line order) with line_j - 1 - j < k
     con.execute(f"""
-        INSERT INTO {STAGE}
-        SELECT {_select_list(contract, available, "comtrade_csv")}, f.relpath, c.rowid - firsts.first_row + 1
+        CREATE OR REPLACE TEMP TABLE _bad AS
+        SELECT f.relpath, f.path, min(e.line) - 1 AS data_row, any_value(e.csv_line) AS raw_line,
+               string_agg(DISTINCT e.error_type, ', ') AS error_types,
+               string_agg(DISTINCT e.error_message, '; ') AS messages,
+               row_number() OVER (PARTITION BY f.relpath ORDER BY min(e.line)) AS j
+        FROM _csv_errors AS e
+        JOIN _csv_scans AS s ON s.scan_id = e.scan_id AND s.file_id = e.file_id
+        JOIN {FILES} AS f ON f.path = s.file_path
+        GROUP BY f.relpath, f.path, e.line
+    """)
+    rejected = {}
+    for relpath, path, data_row, types, messages in con.execute(
+        "SELECT relpath, path, data_row, error_types, messages FROM _bad ORDER BY relpath, data_row"
+    ).fetchall():
+        if relpath in rejected:
+            continue
+        if "INVALID ENCODING" in types or "INVALID UNICODE" in types:
+            rejected[relpath] = f"not UTF-8 encoded (line {data_row + 1})"
+        elif data_row == count_rows(LandingFile(Path(path), relpath, "")) and not _ends_with_newline(Path(path)):
+            rejected[relpath] = (
+                f"truncated: the last line (line {data_row + 1}) has no line end and cannot be read: "
+                f"{sanitise(messages)}"
+            )
+    # rows keep file order (insertion order is preserved), so a row's number is its offset in its file
+    row = "c.rowid - firsts.first_row + 1"
+    if rejected or con.execute("SELECT count(*) FROM _bad").fetchall()[0][0]:
+        row = f"{row} + (SELECT count(*) FROM _bad AS b WHERE b.relpath = f.relpath AND b.data_row - b.j < {row})"
+    con.execute(f"""
+        INSERT INTO {STAGE} BY NAME
+        SELECT {_select_list(contract, available, "comtrade_csv")}, f.relpath AS _source_file, {row} AS _source_row
         FROM _csv AS c
         JOIN {FILES} AS f ON f.path = c.filename
         JOIN (SELECT filename, min(rowid) AS first_row FROM _csv GROUP BY filename) AS firsts USING (filename)
     """)
-    con.execute("DROP TABLE _csv")
+    con.execute(f"""
+        INSERT INTO {STAGE} BY NAME
+        SELECT relpath AS _source_file, data_row AS _source_row, raw_line AS _raw_line,
+               'line ' || (data_row + 1) || ': ' || messages AS _parse_error
+        FROM _bad
+    """)
+    con.execute("DROP TABLE _csv; DROP TABLE _bad; DROP TABLE _csv_errors; DROP TABLE _csv_scans")
+    return rejected
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with _open_binary(path) as fh:
+        if not path.name.lower().endswith(".gz"):
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() == 0:
+                return True
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
+        last = b""
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            last = chunk
+        return last.endswith(b"\n") or not last
 
 
 def _stage_parquet(con, contract: Contract, files: list[LandingFile], header: list[str]) -> None:
     available = {n.lower(): n for n in header}
     paths = "[" + ", ".join(f"'{_sql_str(str(f.path))}'" for f in files) + "]"
     con.execute(f"""
-        INSERT INTO {STAGE}
-        SELECT {_select_list(contract, available, "comtrade_parquet")}, f.relpath, file_row_number + 1
+        INSERT INTO {STAGE} BY NAME
+        SELECT {_select_list(contract, available, "comtrade_parquet")}, f.relpath AS _source_file,
+               file_row_number + 1 AS _source_row
         FROM read_parquet({paths}, filename = true, file_row_number = true) AS p
         JOIN {FILES} AS f ON f.path = p.filename
     """)
@@ -215,11 +396,13 @@ def _stage_comtrade_json(con, contract: Contract, files: list[LandingFile], head
             raise FileRejected(f"{relpath}: the response reports an error: {error[:200]}")
         if count is not None and count != held:
             raise FileRejected(f"{relpath}: truncated body: count says {count} records, data holds {held}")
-    fields = ", ".join(f"d->>'{c.source_name}'" for c in contract.columns)
-    extras = "".join(", 'comtrade_api'" if n == "source_format" else ", NULL" for n, _ in contract.extra_columns)
+    fields = ", ".join(f"d->>'{c.source_name}' AS {_ident(c.source_name)}" for c in contract.columns)
+    api = "'comtrade_api'"
+    extras = "".join(f", {api if n == 'source_format' else 'NULL'} AS {_ident(n)}" for n, _ in contract.extra_columns)
     con.execute(f"""
-        INSERT INTO {STAGE}
-        SELECT {fields}{extras}, _source_file, row_number() OVER (PARTITION BY _source_file ORDER BY i)
+        INSERT INTO {STAGE} BY NAME
+        SELECT {fields}{extras}, _source_file,
+               row_number() OVER (PARTITION BY _source_file ORDER BY i) AS _source_row
         FROM (SELECT _source_file, unnest(data) AS d, generate_subscripts(data, 1) AS i FROM _json)
     """)
     con.execute("DROP TABLE _json")
@@ -272,10 +455,10 @@ def _stage_baci(con, contract: Contract, files: list[LandingFile], header: list[
             "isReported": "'false'",
             "isAggregate": "'false'",
         }
-        select = ", ".join(exprs.get(c.source_name, "NULL") for c in contract.columns)
+        select = ", ".join(f"{exprs.get(c.source_name, 'NULL')} AS {_ident(c.source_name)}" for c in contract.columns)
         con.execute(f"""
-            INSERT INTO {STAGE}
-            SELECT {select}, 'baci', '{_sql_str(f.relpath)}', NULL
+            INSERT INTO {STAGE} BY NAME
+            SELECT {select}, 'baci' AS source_format, '{_sql_str(f.relpath)}' AS _source_file
             FROM read_csv('{_sql_str(str(f.path))}', header = true, all_varchar = true) AS b
             LEFT JOIN read_csv('{_sql_str(str(countries))}', header = true, all_varchar = true) AS c
                 ON TRY_CAST(c.country_code AS INTEGER) = TRY_CAST({partner} AS INTEGER)

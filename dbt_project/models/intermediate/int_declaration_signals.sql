@@ -1,6 +1,6 @@
 {#-
-  Every declaration item with its reference, rates and risk signals, in clear identifiers (the marts
-  replace them with keys). Three signals, each with the money it puts at risk:
+  Every declaration item with its reference, rates and risk signals (parties by their pseudonymous
+  keys, as loaded). Three signals, each with the money it puts at risk:
   - valuation: unit value under the reference's p25 and under `valuation_ratio_threshold` x median;
     the under-valuation is what a reference-priced item would be worth, less the declared value;
   - misclassification: unit value far outside its own subheading's range but inside p10-p90 of a
@@ -29,7 +29,7 @@ with
 -- 28 GB of spill at 10M items
 all_items as (
     select
-        i.declaration_id, i.item_no, i.flow, i.lodged_date, i.trader_id, i.declarant_id, i.office_code,
+        i.declaration_id, i.item_no, i.flow, i.lodged_date, i.trader_key, i.declarant_key, i.office_code,
         i.hs6, i.hs4, i.hs2, i.origin_iso3, i.partner_iso3, i.origin_is_gcc, i.partner_is_gcc,
         i.transport_mode, i.customs_value_omr, i.net_mass_kg, i.unit_value_omr_kg, i.risk_channel,
         i.inspection_outcome,
@@ -135,23 +135,23 @@ gcc_history as (
 -- inspections and findings by party and month; history is read from the months before
 inspections as (
     select
-        party_type, party_id, month_index,
+        party_type, party_key, month_index,
         count(*) as inspected,
         sum(case when inspection_outcome in ('discrepancy', 'seizure') then 1 else 0 end) as hits
     from (
-        select distinct 'trader' as party_type, trader_id as party_id, declaration_id, month_index, inspection_outcome
+        select distinct 'trader' as party_type, trader_key as party_key, declaration_id, month_index, inspection_outcome
         from all_items where inspection_outcome is not null
         union all
-        select distinct 'declarant', declarant_id, declaration_id, month_index, inspection_outcome
+        select distinct 'declarant', declarant_key, declaration_id, month_index, inspection_outcome
         from all_items where inspection_outcome is not null
     ) as inspected_declarations
-    group by party_type, party_id, month_index
+    group by party_type, party_key, month_index
 ),
 
 party_months as (
-    select distinct 'trader' as party_type, trader_id as party_id, month_index from items
+    select distinct 'trader' as party_type, trader_key as party_key, month_index from items
     union
-    select distinct 'declarant', declarant_id, month_index from items
+    select distinct 'declarant', declarant_key, month_index from items
 ),
 
 -- the overall hit rate of the `reference_months` before each month, from monthly totals
@@ -174,14 +174,14 @@ overall_rate as (
 party_frames as (
     select
         coalesce(pm.party_type, i.party_type) as party_type,
-        coalesce(pm.party_id, i.party_id) as party_id,
+        coalesce(pm.party_key, i.party_key) as party_key,
         coalesce(pm.month_index, i.month_index) as month_index,
-        pm.party_id is not null as is_target,
+        pm.party_key is not null as is_target,
         coalesce(i.inspected, 0) as inspected,
         coalesce(i.hits, 0) as hits
     from party_months as pm
     full outer join inspections as i
-        on i.party_type = pm.party_type and i.party_id = pm.party_id and i.month_index = pm.month_index
+        on i.party_type = pm.party_type and i.party_key = pm.party_key and i.month_index = pm.month_index
 ),
 
 party_windows as (
@@ -191,14 +191,14 @@ party_windows as (
         sum(hits) over prior_months as prior_hits
     from party_frames
     window prior_months as (
-        partition by party_type, party_id order by month_index
+        partition by party_type, party_key order by month_index
         range between {{ r['reference_months'] }} preceding and 1 preceding
     )
 ),
 
 party_history as (
     select
-        p.party_type, p.party_id, p.month_index,
+        p.party_type, p.party_key, p.month_index,
         (coalesce(p.prior_hits, 0) + {{ r['hit_rate_prior_weight'] }} * o.base_rate)
             / (coalesce(p.prior_inspected, 0) + {{ r['hit_rate_prior_weight'] }}) as prior_hit_rate,
         o.base_rate
@@ -227,10 +227,10 @@ signalled as (
     left join gcc_history
         on gcc_history.hs6 = referenced.hs6 and gcc_history.month_index = referenced.month_index
     left join party_history as trader_history
-        on trader_history.party_type = 'trader' and trader_history.party_id = referenced.trader_id
+        on trader_history.party_type = 'trader' and trader_history.party_key = referenced.trader_key
         and trader_history.month_index = referenced.month_index
     left join party_history as declarant_history
-        on declarant_history.party_type = 'declarant' and declarant_history.party_id = referenced.declarant_id
+        on declarant_history.party_type = 'declarant' and declarant_history.party_key = referenced.declarant_key
         and declarant_history.month_index = referenced.month_index
 ),
 

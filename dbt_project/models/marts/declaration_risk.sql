@@ -18,10 +18,6 @@ signals as (
     where {{ in_refresh_window('lodged_date', grain='month') }}
 ),
 
-keys as (
-    select * from {{ source('restricted', 'party_keys') }}
-),
-
 taxed as (
     select
         signals.*,
@@ -63,8 +59,8 @@ select
     cast(scored.flow as {{ dbt.type_string() }}) as flow,
     cast(scored.lodged_date as date) as lodged_date,
     cast({{ dbt.date_trunc('month', 'scored.lodged_date') }} as date) as period_month,
-    cast(traders.party_key as {{ dbt.type_string() }}) as trader_key,
-    cast(declarants.party_key as {{ dbt.type_string() }}) as declarant_key,
+    cast(scored.trader_key as {{ dbt.type_string() }}) as trader_key,
+    cast(scored.declarant_key as {{ dbt.type_string() }}) as declarant_key,
     cast(scored.office_code as {{ dbt.type_string() }}) as office_code,
     cast(scored.hs6 as {{ dbt.type_string() }}) as hs6,
     cast(scored.hs4 as {{ dbt.type_string() }}) as hs4,
@@ -106,5 +102,3 @@ select
     cast(scored.risk_channel as {{ dbt.type_string() }}) as risk_channel,
     cast(scored.inspection_outcome as {{ dbt.type_string() }}) as inspection_outcome
 from scored
-left join keys as traders on traders.party_type = 'trader' and traders.party_id = scored.trader_id
-left join keys as declarants on declarants.party_type = 'declarant' and declarants.party_id = scored.declarant_id
