@@ -1,6 +1,8 @@
-"""The Comtrade client against a local server on 127.0.0.1 replaying Comtrade-shaped responses:
-chunking at the record cap, 429 with Retry-After, 5xx, timeouts, truncated and empty bodies,
-wrong-schema records, the call budget, and the key never leaving the request header."""
+"""The Comtrade client against local servers on 127.0.0.1 replaying Comtrade-shaped responses:
+chunking at the record cap, 429 with Retry-After (and its cap), 5xx, timeouts, slow drips, corrupt
+gzip, truncated and empty bodies, wrong-schema records and records of another year, the call budget
+and its state file, a year left incomplete by a failed reporter, and the key never leaving the
+request header to this origin (not through redirects, errors, logs, events or files)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,16 @@ from urllib.parse import parse_qs, urlparse
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, build_run_status_sensor_context, materialize
 
 from orchestration.assets.comtrade import comtrade_api
 from orchestration.assets.raw import raw_partner_trade, raw_reference_tables
 from orchestration.ingest import contracts
-from orchestration.ingest.comtrade import Chunk, ComtradeClient, ComtradeError
+from orchestration.ingest.comtrade import Chunk, ComtradeClient, ComtradeError, incomplete_years
 from orchestration.ingest.loader import load_files
 from orchestration.ingest.readers import scan
 from orchestration.resources import ComtradeResource, LandingAreaResource, WarehouseResource
+from orchestration.sensors import record_run_failures
 
 KEY = "3f2a9c0d1e8b47a6b5c4d3e2f1a09b8c"  # the shape of a Comtrade subscription key
 HS6 = ["851713", "851714", "870323", "870324"]
@@ -409,3 +412,60 @@ def test_records_of_a_year_not_asked_for_are_rejected_and_kept_aside(server, cli
         client.fetch(Chunk(156, 2022, "X"), folder, HS6)
     assert scan(tmp_path / "landing", "partner_trade") == []  # nothing stored as a delivery
     assert [p.name for p in (folder / "_rejected").iterdir()] == ["comtrade_156_2022_X_all.json"]
+
+
+def test_a_year_with_a_failed_reporter_is_marked_incomplete_until_fetched_again(server, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("CUSTOMS_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("COMTRADE_API_KEY", KEY)
+    caplog.set_level(logging.DEBUG)
+    for flow in ("X", "M"):
+        server.script[(flow, "AG6")] = [ok([record("851713", 5.0, flow=flow)])]
+        server.script[("699", flow, "AG6")] = [(401, {}, f'{{"message": "key {KEY} is not valid"}}'.encode(), 0)]
+    landing = tmp_path / "landing"
+    resources = {
+        "warehouse": WarehouseResource(path=str(tmp_path / "w.duckdb")),
+        "landing": LandingAreaResource(path=str(landing)),
+        "comtrade": ComtradeResource(base_url=server.url, backoff_seconds=0.01),
+    }
+    fetch = {"ops": {"landing__comtrade_api": {"config": {"reporters": ["IND", "CHN"], "flows": ["X", "M"]}}}}
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize([raw_reference_tables], resources=resources, instance=instance).success
+        failed = materialize(
+            [comtrade_api],
+            resources=resources,
+            instance=instance,
+            partition_key="2022",
+            run_config=fetch,
+            raise_on_error=False,
+        )
+        assert not failed.success
+        failure = next(e for e in failed.all_events if e.is_step_failure)
+        assert "2022 is incomplete: 1 of 2 reporters failed (IND)" in failure.event_specific_data.error.message
+        marked = instance.get_latest_materialization_event(AssetKey(["landing", "comtrade_api"]))
+        metadata = marked.asset_materialization.metadata
+        assert metadata["complete"].value is False and metadata["failed_reporters"].value == ["IND"]
+        assert metadata["files"].value == 2  # CHN went on after IND failed
+        marker = landing / "partner_trade" / "comtrade_api" / "2022" / "_incomplete.json"
+        assert "HTTP 401" in json.loads(marker.read_text())["failed"]["IND"]
+        assert incomplete_years(landing) == {2022: ["IND"]}
+        context = build_run_status_sensor_context(
+            sensor_name="record_run_failures",
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(failed.run_id),
+            dagster_event=failure,
+        ).for_run_failure()
+        record_run_failures(context)
+        events = json.dumps([str(e) for e in instance.all_logs(failed.run_id)])
+        assert KEY not in events.lower() and KEY not in caplog.text.lower()
+        assert leaks(tmp_path) == [] and (tmp_path / "var" / "alerts" / "run_failures.jsonl").exists()
+        # the loader ignores the marker: the reporters that came through load
+        assert materialize([raw_partner_trade], resources=resources, instance=instance).success
+
+        for flow in ("X", "M"):
+            server.script[("699", flow, "AG6")] = [ok([record("851713", 7.0, reporter=699, flow=flow)])]
+        again = materialize(
+            [comtrade_api], resources=resources, instance=instance, partition_key="2022", run_config=fetch
+        )
+        assert again.success and not marker.exists() and incomplete_years(landing) == {}
+        complete = instance.get_latest_materialization_event(AssetKey(["landing", "comtrade_api"]))
+        assert complete.asset_materialization.metadata["complete"].value is True
