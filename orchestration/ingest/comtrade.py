@@ -241,12 +241,12 @@ class ComtradeClient:
                 if status == 200:
                     return content
                 if status == 429:
-                    wait, reason = backoff if retry_after is None else retry_after, "429 Too Many Requests"
-                    if wait > self.max_retry_after_seconds:
+                    if retry_after is not None and retry_after > self.max_retry_after_seconds:
                         raise ComtradeError(
-                            f"{chunk}: the service asks to wait {wait:.0f} s before the next call (Retry-After), "
+                            f"{chunk}: the service asks to wait {retry_after:.0f} s (Retry-After), "
                             f"more than the {self.max_retry_after_seconds:.0f} s cap; try again later"
                         )
+                    wait, reason = backoff if retry_after is None else retry_after, "429 Too Many Requests"
                 elif status >= 500:
                     wait, reason = backoff, f"HTTP {status}"
                 else:  # redact before cutting, or a cut could leave part of the key
