@@ -78,6 +78,12 @@ class ComtradeResource(ConfigurableResource):
     max_retries: int = 5
     backoff_seconds: float = 2.0
     daily_call_budget: int = Field(default=500, description="Calls allowed per UTC day, counted across runs.")
+    max_retry_after_seconds: float = Field(
+        default=300.0, description="Longest Retry-After honoured; a 429 asking for more fails at once."
+    )
+    deadline_seconds: float = Field(
+        default=600.0, description="Longest a whole request (redirects and body) may take before it is retried."
+    )
 
     def client(self):
         from orchestration.ingest.comtrade import ComtradeClient
@@ -89,5 +95,7 @@ class ComtradeResource(ConfigurableResource):
             max_retries=self.max_retries,
             backoff_seconds=self.backoff_seconds,
             daily_call_budget=self.daily_call_budget,
+            max_retry_after_seconds=self.max_retry_after_seconds,
+            deadline_seconds=self.deadline_seconds,
             state_file=settings.var_dir() / "state" / "comtrade_calls.json",
         )

@@ -1,20 +1,30 @@
 """Partner statistics fetched from the UN Comtrade API, one partition per reference year.
 
-The responses are written into the landing area (`partner_trade/comtrade_api/<year>/`) exactly as
-received; `raw/partner_trade` then loads them like any delivered file, so a load can always be
-replayed offline from what was fetched.
+The responses are written into the landing area (`partner_trade/comtrade_api/<year>/`) as received
+(the key redacted); `raw/partner_trade` then loads them like any delivered file, so a load can always
+be replayed offline from what was fetched. A reporter that fails does not stop the others, but the
+year is marked incomplete (`_incomplete.json`) and the step fails, so a partial year is never silent.
 """
 
 from dagster import (
     AssetExecutionContext,
+    AssetMaterialization,
     Config,
+    Failure,
     MaterializeResult,
     TimeWindowPartitionsDefinition,
     asset,
 )
 from pydantic import Field
 
-from orchestration.ingest.comtrade import Chunk, ComtradeError, FetchReport
+from orchestration.ingest.comtrade import (
+    Chunk,
+    ComtradeError,
+    FetchReport,
+    clear_incomplete,
+    mark_incomplete,
+    year_folder,
+)
 from orchestration.resources import WAREHOUSE_POOL, ComtradeResource, LandingAreaResource, WarehouseResource
 from orchestration.settings import TIMEZONE
 
@@ -90,23 +100,42 @@ def comtrade_api(
     unknown = [r for r in config.reporters if r not in codes]
     if unknown:
         raise ComtradeError(f"reporters not in the countries table: {unknown}")
-    folder = landing.root / "partner_trade" / "comtrade_api" / str(year)
+    folder = year_folder(landing.root, year)
     report = FetchReport()
+    failed: dict[str, str] = {}  # reporter -> why (ComtradeError texts are already redacted)
     for iso3 in config.reporters:
-        for flow in config.flows:
-            client.fetch(Chunk(codes[iso3], year, flow), folder, hs6, report)
+        try:
+            for flow in config.flows:
+                client.fetch(Chunk(codes[iso3], year, flow), folder, hs6, report)
+        except ComtradeError as exc:
+            failed[iso3] = str(exc)
+            context.log.error(f"{iso3} failed, going on with the other reporters: {exc}")
     context.log.info(
         f"{report.calls} calls ({report.retries} retried, {report.splits} chunks split), "
         f"{report.records:,} records in {len(report.files)} files -> {folder}"
     )
-    return MaterializeResult(
-        metadata={
-            "calls": report.calls,
-            "retries": report.retries,
-            "splits": report.splits,
-            "dagster/row_count": report.records,
-            "files": len(report.files),
-            "endpoint": "data (keyed)" if client.keyed else "public preview (keyless)",
-            "folder": str(folder),
-        }
+    metadata = {
+        "calls": report.calls,
+        "retries": report.retries,
+        "splits": report.splits,
+        "dagster/row_count": report.records,
+        "files": len(report.files),
+        "endpoint": "data (keyed)" if client.keyed else "public preview (keyless)",
+        "folder": str(folder),
+        "complete": not failed,
+        "failed_reporters": sorted(failed),
+    }
+    if not failed:
+        clear_incomplete(folder)
+        return MaterializeResult(metadata=metadata)
+    # What was fetched is in the landing area, so it is recorded; the year is marked, and the step fails.
+    marker = mark_incomplete(folder, year, failed)
+    context.log_event(
+        AssetMaterialization(asset_key=context.asset_key, partition=context.partition_key, metadata=metadata)
+    )
+    raise Failure(
+        description=f"{year} is incomplete: {len(failed)} of {len(config.reporters)} reporters failed "
+        f"({', '.join(sorted(failed))}), marked in {marker}; fetch the year again to complete it. "
+        + "; ".join(f"{iso3}: {why}" for iso3, why in sorted(failed.items())),
+        metadata={"failed_reporters": sorted(failed)},
     )
