@@ -14,6 +14,8 @@ marts are built by a separate step. The split costs one more dbt invocation (abo
 import contextlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -31,6 +33,9 @@ from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 DBT_PROJECT = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 MANIFEST = Path(DBT_PROJECT.manifest_path)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the environment's dbt, activated or not
+DBT_INVOCATIONS_KEPT = 4  # two nightly runs' worth, to read their logs and run results
+# dagster-dbt's folder per invocation: `<op>-<run id[:7]>-<uuid[:7]>`, or `<uuid[:7]>` outside a run
+_INVOCATION_DIR = re.compile(r"(\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
 
 
 def ensure_manifest() -> Path:
@@ -142,7 +147,8 @@ def run_dbt_build(
         + (" (full refresh)" if config.full_refresh else "")
     )
     outputs = []
-    events = dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(args, context=context)
+    events = invocation.stream()
     if "progress" in (context.run.run_config.get("loggers") or {}):
         events = _console_to_file(events, settings.var_dir() / "logs" / "dbt_console.log")
     for event in events:
@@ -150,7 +156,22 @@ def run_dbt_build(
             outputs.append(event)
         else:
             yield event
+    prune_invocation_folders(invocation.target_path.parent, DBT_INVOCATIONS_KEPT, in_use=invocation.target_path)
     yield from enrich_outputs(context, warehouse, outputs)
+
+
+def prune_invocation_folders(target: Path, keep: int, in_use: Path) -> list[Path]:
+    """Delete all but the `keep` most recent invocation folders under dbt's `target` (dagster-dbt gives
+    each invocation its own, about 13 MB, never removed), never `in_use`. dbt's own files and folders
+    there (manifest.json, partial_parse.msgpack, compiled/) do not look like invocation folders and stay."""
+    folders = sorted(
+        (d for d in target.iterdir() if d.is_dir() and _INVOCATION_DIR.fullmatch(d.name)),
+        key=lambda d: d.stat().st_mtime,
+    )
+    doomed = [d for d in folders[: max(len(folders) - keep, 0)] if d.resolve() != in_use.resolve()]
+    for folder in doomed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return doomed
 
 
 def _console_to_file(events: Iterator, path: Path) -> Iterator:

@@ -1,17 +1,23 @@
 """The published copy BI tools read: never the live warehouse file.
 
 After a refresh whose blocking checks passed, every table and view of the `marts` schema is copied
-into a new version folder, as a DuckDB file (`customs_marts.duckdb`) and as Parquet files, and then the
-`current` link is switched to it in one atomic rename. A reader therefore sees a whole version, old
-or new, never half a refresh, and never contends with the writer's lock; a failed refresh never
+into a new, read-only version folder `versions/<sequence>-<run>/`, as a DuckDB file
+(`customs_marts.duckdb`) and as Parquet files. Then two atomic renames make it current: the `current`
+link (for tools that open one file, which is then one version) and the pointer `current.json` (for
+readers of several files: resolve it once with `current_version_dir`, read everything under that
+folder, and all of it is one version even if a publication lands meanwhile). A failed refresh never
 reaches this step, so the last good copy stays. Only the marts are published: raw, staging and the
-restricted mapping of pseudonyms never leave the warehouse. The last three versions are kept, so a
-reader that opened one a moment ago can finish.
+restricted mapping of pseudonyms never leave the warehouse.
+
+Versions are ordered by a publication sequence in their names, not by the wall clock, so a clock
+stepped back cannot make retention delete the new version; the last three are kept (never the
+current one), so a reader that resolved one a moment ago can finish.
 """
 
 import hashlib
 import json
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,23 +30,42 @@ from orchestration.assets.dbt import model_keys
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 KEEP_VERSIONS = 3
+POINTER = "current.json"
+READ_ONLY = 0o444
+_SEQUENCE = re.compile(r"(\d+)-")
 
 
 def published_dir() -> Path:
     return settings.var_dir() / "published"
 
 
-def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_VERSIONS) -> dict:
-    """Copy the marts of `warehouse` into a new version under `target` and make it `current`."""
-    versions = target / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
-    for stale in versions.glob(".*.partial"):  # left by an interrupted publication
+def current_version_dir(target: Path) -> Path:
+    """The folder of the current version under `target`. Resolve it once per read and take every file
+    from it: the files then belong to one version, whatever is published meanwhile."""
+    return target / "versions" / json.loads((target / POINTER).read_text())["version"]
+
+
+def _sequence(version: str) -> int:
+    """Publication number of a version folder; -1 (oldest) for a folder named by the wall clock,
+    as versions were before they were numbered."""
+    match = _SEQUENCE.match(version)
+    return int(match.group(1)) if match else -1
+
+
+def _clean_interrupted(target: Path) -> None:
+    """Remove what a publication killed midway leaves: its partial folder, its new link or pointer
+    not yet renamed into place. None of them is ever what readers resolve."""
+    for stale in (target / "versions").glob(".*.partial"):
         shutil.rmtree(stale, ignore_errors=True)
-    published_at = datetime.now(UTC).replace(tzinfo=None)
-    version = f"{published_at:%Y%m%dT%H%M%S%f}-{run_id[:8]}"
-    partial = versions / f".{version}.partial"
-    (partial / "parquet").mkdir(parents=True)
-    con = duckdb.connect(str(partial / "customs_marts.duckdb"), config={"memory_limit": settings.duckdb_memory_limit()})
+    for stale in [*target.glob(".current-*"), *target.glob(f".{POINTER}.*")]:
+        stale.unlink(missing_ok=True)
+
+
+def _copy_marts(warehouse: Path, folder: Path, version: str, published_at: datetime, run_id: str) -> dict[str, int]:
+    """Every table and view of `marts` in `warehouse` into `folder` (DuckDB file and Parquet files),
+    with `marts._publication` naming the version; row counts by table."""
+    (folder / "parquet").mkdir(parents=True)
+    con = duckdb.connect(str(folder / "customs_marts.duckdb"), config={"memory_limit": settings.duckdb_memory_limit()})
     try:
         # attached under its own name, so that views keep resolving their fully qualified references
         con.execute(f"ATTACH '{warehouse}' (READ_ONLY)")
@@ -58,7 +83,7 @@ def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_V
         for name in tables:
             con.execute(f'CREATE TABLE marts."{name}" AS SELECT * FROM "{catalog}".marts."{name}"')
             con.execute(
-                f"""COPY marts."{name}" TO '{partial / "parquet" / name}.parquet' (FORMAT parquet, COMPRESSION zstd)"""
+                f"""COPY marts."{name}" TO '{folder / "parquet" / name}.parquet' (FORMAT parquet, COMPRESSION zstd)"""
             )
             rows[name] = con.execute(f'SELECT count(*) FROM marts."{name}"').fetchall()[0][0]
         con.execute(
@@ -72,8 +97,33 @@ def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_V
         con.execute(f'DETACH "{catalog}"')
     finally:
         con.close()
+    return rows
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a reader sees the old content or the new, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    with tmp.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_VERSIONS) -> dict:
+    """Copy the marts of `warehouse` into a new version under `target` and make it current."""
+    versions = target / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    _clean_interrupted(target)
+    existing = [d.name for d in versions.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    sequence = max([0, *map(_sequence, existing)]) + 1
+    version = f"{sequence:06d}-{run_id[:8]}"
+    published_at = datetime.now(UTC).replace(tzinfo=None)  # said, never used to order versions
+    partial = versions / f".{version}.partial"
+    rows = _copy_marts(warehouse, partial, version, published_at, run_id)
     manifest = {
         "version": version,
+        "sequence": sequence,
         "published_at": published_at.isoformat(),
         "run_id": run_id,
         "tables": rows,
@@ -82,13 +132,16 @@ def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_V
         },
     }
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    final = versions / version
-    partial.rename(final)
+    for file in (p for p in partial.rglob("*") if p.is_file()):
+        file.chmod(READ_ONLY)  # readers cannot change what others read; folders stay removable
+    partial.rename(versions / version)
     link = target / f".current-{version}"
     link.symlink_to(Path("versions") / version)
-    os.replace(link, target / "current")  # the switch readers see: atomic
-    for old in sorted(d for d in versions.iterdir() if d.is_dir() and not d.name.startswith("."))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    os.replace(link, target / "current")  # the switch single-file readers see: atomic
+    _replace_atomically(target / POINTER, json.dumps({"version": version, "sequence": sequence}))
+    older = sorted(existing, key=_sequence)  # the new, current version is not among them
+    for old in older[: max(len(older) - (keep - 1), 0)]:
+        shutil.rmtree(versions / old, ignore_errors=True)
     return manifest
 
 
@@ -112,7 +165,8 @@ def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource
             "version": manifest["version"],
             "dagster/row_count": sum(manifest["tables"].values()),
             "duckdb_file": MetadataValue.path(str(target / "current" / "customs_marts.duckdb")),
-            "parquet_folder": MetadataValue.path(str(target / "current" / "parquet")),
+            "parquet_folder": MetadataValue.path(str(target / "versions" / manifest["version"] / "parquet")),
+            "pointer": MetadataValue.path(str(target / POINTER)),
             "tables": MetadataValue.json(manifest["tables"]),
         }
     )
