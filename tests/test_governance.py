@@ -186,6 +186,9 @@ def test_no_clear_identifier_reaches_the_published_copy(two_refreshes):
             }
             leaks += [(parquet.name, column, v) for v in values & clear]
     assert len(columns) > 100 and leaks == []
+    # a declaration is published by its keyed reference: a clearance extract cannot be joined back
+    assert not [c for c in columns if c[1] == "declaration_id"]
+    assert ("declaration_risk", "declaration_ref") in columns
 
 
 def test_pseudonyms_are_keyed_hashes_and_the_key_never_leaks(two_refreshes):

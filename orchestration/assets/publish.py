@@ -7,7 +7,10 @@ link (for tools that open one file, which is then one version) and the pointer `
 readers of several files: resolve it once with `current_version_dir`, read everything under that
 folder, and all of it is one version even if a publication lands meanwhile). A failed refresh never
 reaches this step, so the last good copy stays. Only the marts are published: raw, staging and the
-restricted mapping of pseudonyms never leave the warehouse.
+restricted mapping of pseudonyms never leave the warehouse. A declaration is published by its keyed
+reference (`declaration_ref`), never by `declaration_id`: whoever holds a clearance extract (which
+names the trader of each declaration) could otherwise join it to the marts and undo every trader key.
+An officer who must act on a published item resolves its reference with `cli reidentify`.
 
 Versions are ordered by a publication sequence in their names, not by the wall clock, so a clock
 stepped back cannot make retention delete the new version; the last three are kept (never the
@@ -61,6 +64,9 @@ def _clean_interrupted(target: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+WITHHELD_COLUMN = "declaration_id"  # published as its keyed reference, declaration_ref
+
+
 def _copy_marts(warehouse: Path, folder: Path, version: str, published_at: datetime, run_id: str) -> dict[str, int]:
     """Every table and view of `marts` in `warehouse` into `folder` (DuckDB file and Parquet files),
     with `marts._publication` naming the version; row counts by table."""
@@ -80,8 +86,17 @@ def _copy_marts(warehouse: Path, folder: Path, version: str, published_at: datet
         ]
         con.execute("CREATE SCHEMA marts")
         rows = {}
+        withheld = {
+            table
+            for (table,) in con.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = 'marts' "
+                "AND column_name = ?",
+                [catalog, WITHHELD_COLUMN],
+            ).fetchall()
+        }
         for name in tables:
-            con.execute(f'CREATE TABLE marts."{name}" AS SELECT * FROM "{catalog}".marts."{name}"')
+            columns = f"* EXCLUDE ({WITHHELD_COLUMN})" if name in withheld else "*"
+            con.execute(f'CREATE TABLE marts."{name}" AS SELECT {columns} FROM "{catalog}".marts."{name}"')
             con.execute(
                 f"""COPY marts."{name}" TO '{folder / "parquet" / name}.parquet' (FORMAT parquet, COMPRESSION zstd)"""
             )

@@ -71,6 +71,11 @@ def _spec(contract: Contract) -> AssetSpec:
         )
         for c in contract.columns
     ]
+    columns += [
+        TableColumn(f"{c.name}_ref", "varchar", description=f"keyed reference of {c.name}, published instead of it")
+        for c in contract.columns
+        if c.keyed_ref
+    ]
     columns += [TableColumn(n, t.lower()) for n, t in contract.extra_columns]
     columns += [TableColumn(n, t.lower(), description=LINEAGE_DESCRIPTIONS[n]) for n, t in LINEAGE]
     return AssetSpec(

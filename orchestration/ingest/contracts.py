@@ -37,6 +37,7 @@ class Column:
     reference: Reference | None = None  # the value must be one the reference tables know
     dated: bool = False  # a date of an event: it must lie in the plausible window (settings)
     pseudonym: str | None = None  # party type: loaded as the keyed hash `<party>_key`, never in clear
+    keyed_ref: str | None = None  # also loaded as the keyed hash `<name>_ref` beside the value (what BI sees)
     text_rules: tuple[tuple[str, str], ...] = ()  # (SQL over the delivered text `r` and the normalised `s`, message)
 
     @property
@@ -114,7 +115,7 @@ DECLARATION_ITEMS = Contract(
     description="Declaration items from the national clearance system, one row per goods item.",
     key=("declaration_id", "item_no"),
     columns=(
-        _col("declaration_id", "VARCHAR", True),
+        _col("declaration_id", "VARCHAR", True, keyed_ref="declaration"),
         _col("item_no", "INTEGER", True, ("v >= 1", "must be an integer >= 1")),
         _col("flow", "VARCHAR", True, (_in("M", "X"), "must be M or X"), normalise="upper(s)"),
         _col("lodged_at", "TIMESTAMP", True, dated=True),

@@ -118,6 +118,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
         con.execute(f"DROP TABLE raw.{contract.table}")
         con.execute("DELETE FROM raw.load_log WHERE table_name = ?", [contract.table])
     columns = [(c.raw_name, c.type) for c in contract.columns] + list(contract.extra_columns) + list(LINEAGE)
+    columns += [(f"{c.name}_ref", "VARCHAR") for c in contract.columns if c.keyed_ref]
     con.execute(
         f"CREATE TABLE IF NOT EXISTS raw.{contract.table} (" + ", ".join(f'"{n}" {t}' for n, t in columns) + ")"
     )
@@ -405,23 +406,24 @@ def _check(con, contract: Contract, staged: list[LandingFile], references: set[s
 
 
 def _pseudonyms(con, contract: Contract) -> pa.Table | None:
-    """The keys of every party identifier in the rows about to load (temp table `_keys`), computed
-    here so that no clear identifier is written to the warehouse."""
-    parties = [c for c in contract.columns if c.pseudonym]
-    if not parties:
+    """The keys of every party identifier and keyed reference in the rows about to load (temp table
+    `_keys`), computed here so that no clear identifier is written to the warehouse; returns the party
+    keys, which the restricted store keeps (a declaration's reference needs no way back there)."""
+    keyed = [(c, c.pseudonym or c.keyed_ref) for c in contract.columns if c.pseudonym or c.keyed_ref]
+    if not keyed:
         return None
     key, _ = restricted.pseudonymisation_key()
     tables = []
-    for c in parties:
+    for c, kind in keyed:
         ids = [
             i for (i,) in con.execute(f'SELECT DISTINCT "{c.name}" FROM _checked WHERE len(_reasons) = 0').fetchall()
         ]
-        tables.append(restricted.keyed(c.pseudonym, ids, key))
-    keys = pa.concat_tables(tables)
-    con.register("_keys_arrow", keys)
+        tables.append(restricted.keyed(kind, ids, key))
+    con.register("_keys_arrow", pa.concat_tables(tables))
     con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _keys_arrow")
     con.unregister("_keys_arrow")
-    return keys
+    parties = [t for t, (c, _) in zip(tables, keyed, strict=True) if c.pseudonym]
+    return pa.concat_tables(parties) if parties else None
 
 
 def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, report: LoadReport, store: Path) -> None:
@@ -434,17 +436,18 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
     """).fetchall()
     }
     keys = _pseudonyms(con, contract)
-    values, joins = [], []
+    values, joins, names = [], [], []
     for c in contract.columns:
-        if c.pseudonym:
-            alias = f"_k_{c.name}"
-            joins.append(
-                f"JOIN _keys AS {alias} ON {alias}.party_type = '{c.pseudonym}' AND {alias}.party_id = \"{c.name}\""
-            )
+        alias = f"_k_{c.name}"
+        if c.pseudonym or c.keyed_ref:
+            kind = c.pseudonym or c.keyed_ref
+            joins.append(f"JOIN _keys AS {alias} ON {alias}.party_type = '{kind}' AND {alias}.party_id = \"{c.name}\"")
+        if c.keyed_ref:
+            names.append(f"{c.name}_ref")
             values.append(f"{alias}.party_key")
-        else:
-            values.append(f'"{c.name}"')
-    names = [c.raw_name for c in contract.columns] + [n for n, _ in contract.extra_columns]
+        names.append(c.raw_name)
+        values.append(f"{alias}.party_key" if c.pseudonym else f'"{c.name}"')
+    names += [n for n, _ in contract.extra_columns]
     values += [f'"{n}"' for n, _ in contract.extra_columns]
     cols = ", ".join(f'"{n}"' for n in names)
     record = (

@@ -35,7 +35,7 @@ import pyarrow as pa
 from orchestration import settings
 
 KEY_ENV = "CUSTOMS_PSEUDONYMISATION_KEY"
-PREFIXES = {"trader": "T", "declarant": "D"}
+PREFIXES = {"trader": "T", "declarant": "D", "declaration": "R"}
 OWNER_ONLY_DIR = 0o700
 OWNER_ONLY_FILE = 0o600
 
@@ -54,7 +54,8 @@ def pseudonymisation_key() -> tuple[bytes, str]:
 
 
 def party_key(key: bytes, party_type: str, party_id: str) -> str:
-    """T-/D- followed by 24 hex digits (96 bits) of HMAC-SHA256 over the type and the identifier."""
+    """T-/D-/R- followed by 24 hex digits (96 bits) of HMAC-SHA256 over the type and the identifier
+    (R- is a declaration's published reference, so that a clearance extract cannot be joined back)."""
     digest = hmac.new(key, f"{party_type}:{party_id}".encode(), hashlib.sha256).hexdigest()
     return f"{PREFIXES[party_type]}-{digest[:24]}"
 

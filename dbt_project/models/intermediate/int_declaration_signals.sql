@@ -29,7 +29,7 @@ with
 -- 28 GB of spill at 10M items
 all_items as (
     select
-        i.declaration_id, i.item_no, i.flow, i.lodged_date, i.trader_key, i.declarant_key, i.office_code,
+        i.declaration_id, i.declaration_ref, i.item_no, i.flow, i.lodged_date, i.trader_key, i.declarant_key, i.office_code,
         i.hs6, i.hs4, i.hs2, i.origin_iso3, i.partner_iso3, i.origin_is_gcc, i.partner_is_gcc,
         i.transport_mode, i.customs_value_omr, i.net_mass_kg, i.unit_value_omr_kg, i.risk_channel,
         i.inspection_outcome,

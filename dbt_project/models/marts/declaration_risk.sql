@@ -55,6 +55,7 @@ scored as (
 
 select
     cast(scored.declaration_id as {{ dbt.type_string() }}) as declaration_id,
+    cast(scored.declaration_ref as {{ dbt.type_string() }}) as declaration_ref,
     cast(scored.item_no as integer) as item_no,
     cast(scored.flow as {{ dbt.type_string() }}) as flow,
     cast(scored.lodged_date as date) as lodged_date,

@@ -28,6 +28,7 @@ rates as (
 renamed as (
     select
         declaration_id,
+        declaration_ref,
         item_no,
         flow,
         lodged_at,
