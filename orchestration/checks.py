@@ -3,9 +3,10 @@
 One check per suite, on the asset named by the suite's `meta.table` (`schema.table`). A failing
 `critical` expectation fails the check with severity ERROR, and the check is blocking, so downstream
 assets in the run do not materialize; failing `warning` expectations fail it with severity WARN only.
-Every rule's outcome is appended to `quality.rule_results` (the history behind
-`marts.data_quality_results`), whether it passed or not; a failing check also rebuilds the GX Data
-Docs so that a stopped run can be read there.
+A check opens the warehouse read-only, so a reader holding the file never fails it: every rule's
+outcome, passed or not, goes to a result file of the run (`orchestration/quality/results.py`), which
+`quality/rule_results` records in the history once every check of the run has finished. A failing
+check also rebuilds the GX Data Docs so that a stopped run can be read there.
 """
 
 import json
@@ -22,13 +23,18 @@ from dagster import (
 
 from orchestration import settings
 from orchestration.quality.parameters import suite_parameters
-from orchestration.quality.results import SuiteResult, record_rule_results
+from orchestration.quality.results import SuiteResult, write_suite_result
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import EXPECTATIONS_DIR
 
 
 def gx_project_dir() -> Path:
     return settings.var_dir() / "quality" / "gx"
+
+
+def results_dir() -> Path:
+    """Result files of the checks, one folder per run, until `quality/rule_results` records them."""
+    return settings.var_dir() / "quality" / "results"
 
 
 def rules_markdown(result: SuiteResult) -> str:
@@ -89,8 +95,7 @@ def gx_suite_check(suite_file: Path):
             run_name=run_id,
             parameters=suite_parameters(),
         )
-        with warehouse.connect() as con:
-            record_rule_results(con, run_id, result)
+        write_suite_result(results_dir(), run_id, result)
         failures = result.blocking_failures + result.warning_failures
         for r in failures:
             context.log.warning(

@@ -10,6 +10,7 @@ import pytest
 
 from orchestration.checks import check_result
 from orchestration.quality.gx_runner import load_suite, suite_path, validate_table
+from orchestration.quality.parameters import MAX_LODGEMENT_LEAD_DAYS, suite_parameters
 
 ROWS = 2_000
 
@@ -60,15 +61,14 @@ def suite(tmp_path):
     return load_suite("gate", tmp_path / "suites")
 
 
-def validate(db, suite, min_lodged_date="2022-01-01"):
+def validate_with(db, suite, parameters):
     return validate_table(
-        db,
-        "staging",
-        "stg_declaration_items",
-        suite,
-        gx_root=db.parent / "gx",
-        parameters={"min_lodged_date": min_lodged_date},
+        db, "staging", "stg_declaration_items", suite, gx_root=db.parent / "gx", parameters=parameters
     )
+
+
+def validate(db, suite, min_lodged_date="2022-01-01", max_lodged_date="2022-01-03"):
+    return validate_with(db, suite, {"min_lodged_date": min_lodged_date, "max_lodged_date": max_lodged_date})
 
 
 def _by_rule(result):
@@ -122,6 +122,22 @@ def test_a_timeliness_rule_compares_with_the_as_of_date(tmp_path, suite):
     late = _by_rule(validate(db, suite, min_lodged_date="2022-01-05"))["latest_lodgement_is_recent"]
     assert not late.passed and late.severity == "warning" and late.dimension == "timeliness"
     assert _by_rule(validate(db, suite, min_lodged_date="2022-01-02"))["latest_lodgement_is_recent"].passed
+
+
+def test_a_declaration_lodged_in_the_future_fails_the_timeliness_rule(tmp_path, suite, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    _build(db)  # lodged 2022-01-01 and 2022-01-02
+    monkeypatch.setenv("CUSTOMS_AS_OF_DATE", "2022-01-02")
+    assert _by_rule(validate_with(db, suite, suite_parameters()))["latest_lodgement_is_recent"].passed
+    con = duckdb.connect(str(db))
+    con.execute("""INSERT INTO staging.stg_declaration_items SELECT * REPLACE ('FUTURE' AS declaration_id,
+                   lodged_at + INTERVAL 30 DAY AS lodged_at, lodged_date + INTERVAL 30 DAY AS lodged_date)
+                   FROM staging.stg_declaration_items ORDER BY lodged_at LIMIT 1""")
+    con.close()
+    future = _by_rule(validate_with(db, suite, suite_parameters()))["latest_lodgement_is_recent"]
+    assert not future.passed and future.dimension == "timeliness"
+    assert future.observed == "2022-01-31"  # the reason: the latest lodgement, a month after the as-of date
+    assert suite_parameters()["max_lodged_date"] == f"2022-01-{2 + MAX_LODGEMENT_LEAD_DAYS:02d}"
 
 
 def test_every_suite_names_rule_dimension_and_a_known_severity():

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from orchestration import settings
 from orchestration.assets.dbt import model_keys
@@ -162,7 +162,7 @@ def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_V
 
 @asset(
     key=["published", "marts"],
-    deps=model_keys("marts"),
+    deps=[*model_keys("marts"), AssetKey(["quality", "rule_results"])],  # the history of this run included
     group_name="marts",
     owners=["team:customs-data-engineering"],
     kinds={"duckdb", "parquet", "python"},

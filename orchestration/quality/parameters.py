@@ -10,6 +10,8 @@ from orchestration.settings import TIMEZONE
 
 AS_OF_ENV = "CUSTOMS_AS_OF_DATE"
 MAX_LODGEMENT_LAG_DAYS = 3  # the clearance system delivers each day's items within three days
+# a lodgement after the as-of date is a clock or keying error; one day absorbs time zones and midnight
+MAX_LODGEMENT_LEAD_DAYS = 1
 
 
 def as_of_date() -> date:
@@ -19,4 +21,9 @@ def as_of_date() -> date:
 
 
 def suite_parameters() -> dict:
-    return {"min_lodged_date": (as_of_date() - timedelta(days=MAX_LODGEMENT_LAG_DAYS)).isoformat()}
+    """The window the latest lodgement must fall in: neither stale nor in the future."""
+    as_of = as_of_date()
+    return {
+        "min_lodged_date": (as_of - timedelta(days=MAX_LODGEMENT_LAG_DAYS)).isoformat(),
+        "max_lodged_date": (as_of + timedelta(days=MAX_LODGEMENT_LEAD_DAYS)).isoformat(),
+    }
