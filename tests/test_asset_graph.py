@@ -38,7 +38,7 @@ def test_every_asset_has_a_group_an_owner_kinds_and_a_description():
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name in {"raw", "staging", "intermediate", "marts", "quality", "reports"}, key
+        assert node.group_name in {"raw", "restricted", "staging", "intermediate", "marts", "quality", "reports"}, key
         assert node.owners, key
         assert node.kinds & {"duckdb", "dbt", "gx", "python"}, key
         assert node.description, key

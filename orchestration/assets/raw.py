@@ -36,6 +36,7 @@ from dagster import (
 from orchestration import settings
 from orchestration.demo.generator import write_reference_tables
 from orchestration.ingest import contracts, restricted
+from orchestration.ingest.comtrade import INCOMPLETE_MARKER, incomplete_years
 from orchestration.ingest.contracts import Contract
 from orchestration.ingest.loader import LINEAGE, LoadReport, load_files, loaded_files, removed_files
 from orchestration.ingest.mapping import Mapping
@@ -139,15 +140,22 @@ def load_metadata(report: LoadReport) -> dict:
     return metadata
 
 
-def delivery_warnings(report: LoadReport, removed: list[tuple[str, int]]) -> list[str]:
+def delivery_warnings(
+    report: LoadReport, removed: list[tuple[str, int]], incomplete: dict[int, list[str]] | None = None
+) -> list[str]:
     """What an operator must hear of although the load succeeded: a file re-delivered with no rows, a
-    loaded file no longer in the landing area (its rows stay), codes not checked for want of a table."""
+    loaded file no longer in the landing area (its rows stay), codes not checked for want of a table,
+    a reference year of partner records fetched only in part."""
     warnings = [f"{f} was re-delivered with no rows (it held {n:,}): its day is now empty" for f, n in report.emptied]
     warnings += [
         f"{f} is no longer in the landing area; its {n:,} loaded rows stay in the warehouse" for f, n in removed
     ]
     warnings += [
         f"codes not checked against raw.{t}: that table is not loaded yet" for t in report.unchecked_references
+    ]
+    warnings += [
+        f"partner records of {year} are incomplete: {', '.join(failed)} failed to fetch (see {INCOMPLETE_MARKER})"
+        for year, failed in sorted((incomplete or {}).items())
     ]
     return warnings
 
@@ -251,7 +259,8 @@ def _load_asset(contract: Contract, files_for, partitions_def=None, extra_specs=
                         f"them rebuilds from their day: {', '.join(others[:10])}{' ...' if len(others) > 10 else ''}"
                     )
             report = load_files(con, contract, files, warehouse.restricted_path)
-            warnings = delivery_warnings(report, removed_files(con, contract.table, present))
+            incomplete = incomplete_years(landing.root) if contract is contracts.PARTNER_TRADE else None
+            warnings = delivery_warnings(report, removed_files(con, contract.table, present), incomplete)
         _log(context, report, warnings)
         yield MaterializeResult(asset_key=raw_key(contract.table), metadata=load_metadata(report))
         if PARTY_KEYS_SPEC in extra_specs:
