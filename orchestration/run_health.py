@@ -1,11 +1,12 @@
 """A run of the command line that died must not block the next one, and a blocked or failing run says why.
 
 `python -m orchestration.cli run` executes the job inside its own process (`execute_in_process`): no
-run launcher started it and no daemon watches it. Dagster's run monitoring (the daemon's
-`run_monitoring` in dagster.yaml) only resumes or fails runs whose launcher can check its workers'
-health, and only while a daemon runs; a run executed in-process by a command that was SIGKILLed (or
-died on a full disk) stays STARTED forever and keeps its slot of the `duckdb_warehouse` pool, so every
-later run would wait forever. The check therefore happens where the next run starts:
+run launcher started it and no daemon watches it. Dagster's run monitoring (`run_monitoring` in
+dagster.yaml) runs in the daemon and notices a dead worker of a STARTED run only through its run
+launcher's health check, which the default launcher does not have; a run executed in-process by a
+command that was SIGKILLed (or died on a full disk) stays STARTED forever and keeps its slot of the
+`duckdb_warehouse` pool, so every later run would wait forever. The check therefore happens where
+the next run starts:
 
 - every run records its process id, host and process start time as tags (`launch_tags`);
 - at launch, any run of the instance still STARTING/STARTED whose process is gone on this host is
@@ -168,6 +169,12 @@ class PoolWait:
         self.blocked_since: float | None = None
         self.said_at = 0.0
         self.gave_up: str | None = None
+        self._said: set[str] = set()
+
+    def _say_once(self, text: str) -> None:
+        if text not in self._said:
+            self._said.add(text)
+            self.say(text)
 
     def blocked(self, pool: str) -> None:
         now = time.monotonic()
@@ -175,7 +182,7 @@ class PoolWait:
             self.blocked_since, self.said_at = now, 0.0
         if now - self.said_at >= POOL_WAIT_MESSAGE_EVERY or now - self.blocked_since >= self.timeout:
             self.said_at = now
-            recover_dead_runs(self.instance, self.say, exclude=[self.run_id])
+            recover_dead_runs(self.instance, self._say_once, exclude=[self.run_id])
             holders = ", ".join(pool_holders(self.instance, pool, self.run_id)) or "none now, retrying"
             if now - self.blocked_since >= self.timeout:
                 self.gave_up = (
@@ -190,7 +197,9 @@ class PoolWait:
 
 @contextmanager
 def pool_wait(instance: DagsterInstance, run_id: str, say: Say, timeout: float | None = None) -> Iterator[PoolWait]:
-    """Watch this process's claims of pool slots (Dagster waits for them silently and without a limit)."""
+    """Watch this process's claims of pool slots. Dagster's in-process executor retries a blocked claim
+    silently, without a limit, in a loop that neither sleeps (a core at 100%) nor checks for interrupts, so
+    neither Ctrl-C nor a timeout could stop it from outside; wrapping the claim is the one place inside it."""
     wait = PoolWait(instance, run_id, say, pool_wait_seconds() if timeout is None else timeout)
     original = InstanceConcurrencyContext.claim
 
