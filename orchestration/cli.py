@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -54,8 +55,7 @@ def _run(args: argparse.Namespace) -> int:
 
     _judge_demo_timeliness_at_its_end(landing)
 
-    from dagster import DagsterInstance
-
+    from orchestration import run_health
     from orchestration.definitions import defs
     from orchestration.jobs import landing_days, range_tags
 
@@ -69,17 +69,26 @@ def _run(args: argparse.Namespace) -> int:
     )
     print(f"Refreshing lodgement days {first} to {last} in one run.")
     started = time.perf_counter()
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.local_temp()
-    result = defs.resolve_job_def("nightly_refresh").execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        tags=range_tags(first, last),
-        run_config={"loggers": {"progress": {}}},  # concise progress here; the full log is in the UI
-    )
+    instance = run_health.open_instance(print)
+    run_id = str(uuid.uuid4())
+    with run_health.pool_wait(instance, run_id, print) as wait:
+        result = defs.resolve_job_def("nightly_refresh").execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={**range_tags(first, last), **run_health.launch_tags()},
+            run_config={"loggers": {"progress": {}}},  # concise progress here; the full log is in the UI
+        )
     elapsed = time.perf_counter() - started
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
     if not result.success:
         print(f"\nThe refresh FAILED after {elapsed:.1f} s (run {result.run_id}); failed step(s): {', '.join(failed)}.")
+        if wait.gave_up:
+            print(wait.gave_up)
+            return 1
+        if disk_full := run_health.disk_full_report(run_health.error_texts(result.all_events), _written_paths()):
+            print(disk_full)
+            return 1
         print("Open the run in the Dagster UI (`make ui`) for the failing asset and its reason;")
         print(f"dbt's own console output is in {settings.var_dir() / 'logs' / 'dbt_console.log'}.")
         return 1
@@ -169,7 +178,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "map":
         _map(args)
         return 0
-    return _run(args)
+    try:
+        return _run(args)
+    except Exception as error:  # a full disk outside any step (Dagster's own storage, the summary)
+        from orchestration import run_health
+
+        if disk_full := run_health.disk_full_report(run_health.exception_texts(error), _written_paths()):
+            print(f"\n{disk_full}")
+            return 1
+        raise
+
+
+def _written_paths() -> dict[str, Path]:
+    """Where a refresh writes, for the disk-full message."""
+    return {
+        "the warehouse": settings.duckdb_path(),
+        "the var folder": settings.var_dir(),
+        "the Dagster home": Path(os.environ.get("DAGSTER_HOME", settings.var_dir() / "dagster_home")),
+    }
 
 
 if __name__ == "__main__":
