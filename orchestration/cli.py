@@ -1,8 +1,9 @@
-"""Command line: `python -m orchestration.cli demo|run|map`.
+"""Command line: `python -m orchestration.cli demo|run|map|reidentify`.
 
 `run` executes the nightly job headlessly (the same job the schedule runs) against the instance in
 $DAGSTER_HOME, so the run appears in the UI afterwards, then prints where the warehouse is and what
-each layer holds.
+each layer holds. `reidentify` is the one way back from a pseudonymous key to the party, for an
+authorised officer: it needs the pseudonymisation key, a name and a reason, and logs the request.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def _run(args: argparse.Namespace) -> int:
         if disk_full := run_health.disk_full_report(run_health.error_texts(result.all_events), _written_paths()):
             print(disk_full)
             return 1
+        _record_stopped_validations(result.run_id)
         print("Open the run in the Dagster UI (`make ui`) for the failing asset and its reason;")
         print(f"dbt's own console output is in {settings.var_dir() / 'logs' / 'dbt_console.log'}.")
         return 1
@@ -106,9 +108,38 @@ def _run(args: argparse.Namespace) -> int:
     print(summary(settings.duckdb_path()))
     published = settings.var_dir() / "published" / "current"
     docs = settings.var_dir() / "quality" / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    print(f"BI tools read the published copy, never that file: {published}/customs_marts.duckdb, {published}/parquet/")
+    print(
+        f"BI tools read the published copy, never that file: {published}/customs_marts.duckdb; Parquet readers "
+        f"resolve {published.parent / 'current.json'} once and read that version's folder (README)"
+    )
     print(f"Quality history: marts.data_quality_results; Great Expectations Data Docs: {docs}")
     print(f"Findings report for managers (opens offline): {settings.var_dir() / 'reports' / 'findings.html'}")
+    return 0
+
+
+def _record_stopped_validations(run_id: str) -> None:
+    """A run stopped by a blocking rule never reaches `quality/rule_results`: record what it validated
+    (marked `stopped`), so the failure is in the quality history now, not after the next run."""
+    from orchestration.checks import results_dir
+    from orchestration.quality.results import STOPPED, record_validation_runs
+
+    if not (results_dir() / run_id).exists():
+        return
+    with duckdb.connect(str(settings.duckdb_path()), config={"memory_limit": settings.duckdb_memory_limit()}) as con:
+        recorded = record_validation_runs(con, results_dir(), run_id, STOPPED)
+    rules = sum(r.rules for r in recorded if r.run_id == run_id)
+    print(f"{rules} rule result(s) of the stopped run are in marts.data_quality_results (run_status = stopped).")
+
+
+def _reidentify(args: argparse.Namespace) -> int:
+    from orchestration.ingest.restricted import reidentify
+
+    try:
+        found = reidentify(args.key, args.officer, args.reason)
+    except (PermissionError, LookupError) as refused:
+        print(f"refused: {refused}" if isinstance(refused, PermissionError) else str(refused))
+        return 1
+    print(f"{found.party_type} {found.party_id} (key {found.party_key}); this request is in the audit log")
     return 0
 
 
@@ -171,7 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     mapper = sub.add_parser("map", help="bring another layout onto a contract with a mapping file")
     mapper.add_argument("mapping", help="a mapping name in orchestration/ingest/mappings/ or a YAML path")
     mapper.add_argument("source", help="folder holding the source files")
+    who = sub.add_parser(
+        "reidentify",
+        help="for an authorised officer: the party (T-/D-) or declaration (R-) behind a key; needs the "
+        "pseudonymisation key and is logged",
+    )
+    who.add_argument("key", help="a trader_key, declarant_key or declaration_ref")
+    who.add_argument("--officer", required=True, help="who asks (recorded in the audit log)")
+    who.add_argument("--reason", required=True, help="why: a case or file reference (recorded)")
     args = parser.parse_args(argv)
+    if args.command == "reidentify":
+        return _reidentify(args)
     if args.command == "demo":
         _demo(args)
         return 0

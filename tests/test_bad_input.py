@@ -275,3 +275,38 @@ def test_the_party_ids_of_a_load_are_keyed_and_only_the_restricted_store_holds_t
         )
         record = json.loads(restricted.execute("SELECT record FROM quarantine_records").fetchall()[0][0])
     assert keys[SECRET_TRADER] == key and record["flow"] == "Z"
+
+
+def test_reidentification_needs_the_key_an_officer_and_a_reason_and_is_logged(con, tmp_path, monkeypatch):
+    from orchestration.cli import main
+
+    monkeypatch.setenv("CUSTOMS_PSEUDONYMISATION_KEY", "the-real-key")
+    monkeypatch.setenv("CUSTOMS_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    landing = tmp_path / "landing"
+    write_csv(landing / "declarations" / "day.csv", [item(declaration_id="OM2022X1", trader_id=SECRET_TRADER)])
+    load(con, landing)
+    trader_key, ref = con.execute("SELECT trader_key, declaration_ref FROM raw.declaration_items").fetchall()[0]
+    con.execute("CHECKPOINT")
+    con.close()
+    assert main(["reidentify", trader_key, "--officer", "A. Officer", "--reason", "case 2022/17"]) == 0
+    assert main(["reidentify", ref, "--officer", "A. Officer", "--reason", "case 2022/17"]) == 0
+    monkeypatch.setenv("CUSTOMS_PSEUDONYMISATION_KEY", "a-guessed-key")
+    assert main(["reidentify", trader_key, "--officer", "Mallory", "--reason", "curious"]) == 1
+    monkeypatch.delenv("CUSTOMS_PSEUDONYMISATION_KEY")
+    assert main(["reidentify", trader_key, "--officer", "Mallory", "--reason", "curious"]) == 1
+    audit = tmp_path / "restricted" / "reidentification_audit.jsonl"
+    entries = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(e["officer"], e["answered"]) for e in entries] == [
+        ("A. Officer", True),
+        ("A. Officer", True),
+        ("Mallory", False),
+    ]
+    assert oct(audit.stat().st_mode & 0o777) == "0o600" and SECRET_TRADER not in audit.read_text()
+
+
+def test_a_partner_year_fetched_only_in_part_is_named_in_the_delivery_warnings():
+    from orchestration.assets.raw import delivery_warnings
+    from orchestration.ingest.loader import LoadReport
+
+    warnings = delivery_warnings(LoadReport("partner_trade", "l1"), [], {2022: ["IND", "PAK"]})
+    assert warnings == ["partner records of 2022 are incomplete: IND, PAK failed to fetch (see _incomplete.json)"]

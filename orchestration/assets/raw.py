@@ -73,7 +73,7 @@ def _spec(contract: Contract) -> AssetSpec:
         for c in contract.columns
     ]
     columns += [
-        TableColumn(f"{c.name}_ref", "varchar", description=f"keyed reference of {c.name}, published instead of it")
+        TableColumn(f"{c.keyed_ref}_ref", "varchar", description=f"keyed reference of {c.name}, published instead of it")
         for c in contract.columns
         if c.keyed_ref
     ]

@@ -118,7 +118,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
         con.execute(f"DROP TABLE raw.{contract.table}")
         con.execute("DELETE FROM raw.load_log WHERE table_name = ?", [contract.table])
     columns = [(c.raw_name, c.type) for c in contract.columns] + list(contract.extra_columns) + list(LINEAGE)
-    columns += [(f"{c.name}_ref", "VARCHAR") for c in contract.columns if c.keyed_ref]
+    columns += [(f"{c.keyed_ref}_ref", "VARCHAR") for c in contract.columns if c.keyed_ref]
     con.execute(
         f"CREATE TABLE IF NOT EXISTS raw.{contract.table} (" + ", ".join(f'"{n}" {t}' for n, t in columns) + ")"
     )
@@ -443,7 +443,7 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
             kind = c.pseudonym or c.keyed_ref
             joins.append(f"JOIN _keys AS {alias} ON {alias}.party_type = '{kind}' AND {alias}.party_id = \"{c.name}\"")
         if c.keyed_ref:
-            names.append(f"{c.name}_ref")
+            names.append(f"{c.keyed_ref}_ref")
             values.append(f"{alias}.party_key")
         names.append(c.raw_name)
         values.append(f"{alias}.party_key" if c.pseudonym else f'"{c.name}"')

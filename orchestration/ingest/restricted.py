@@ -154,20 +154,32 @@ class Reidentified:
     party_key: str
 
 
-def reidentify(party_key_value: str, officer: str, reason: str, path: Path | None = None) -> Reidentified:
-    """The party behind `party_key_value`, for an authorised officer: refused without the secret key
-    (proved by recomputing the key of what was found) and without a named officer and reason; every
-    request, answered or not, is appended to the audit log first."""
+def reidentify(
+    party_key_value: str, officer: str, reason: str, path: Path | None = None, warehouse: Path | None = None
+) -> Reidentified:
+    """The party (or, for an R- reference, the declaration) behind `party_key_value`, for an authorised
+    officer: refused without the secret key (proved by recomputing the key of what was found) and
+    without a named officer and reason; every request, answered or not, is appended to the audit log
+    before anything is shown."""
     if not officer.strip() or not reason.strip():
         raise PermissionError("re-identification needs the officer's name and the reason (--officer, --reason)")
     if not os.environ.get(KEY_ENV):
         raise PermissionError(f"re-identification needs the pseudonymisation key in ${KEY_ENV}")
     key = os.environ[KEY_ENV].encode()
-    path = Path(path or settings.restricted_path())
-    with connect(path, read_only=True) as con:
-        found = con.execute(
-            "SELECT party_type, party_id, party_key FROM party_keys WHERE party_key = ?", [party_key_value]
-        ).fetchall()
+    warehouse = Path(warehouse or settings.duckdb_path())
+    path = Path(path or settings.restricted_path(warehouse))
+    if party_key_value.startswith(f"{PREFIXES['declaration']}-"):  # declaration ids are not personal data
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            found = con.execute(
+                "SELECT DISTINCT 'declaration', declaration_id, declaration_ref FROM raw.declaration_items "
+                "WHERE declaration_ref = ?",
+                [party_key_value],
+            ).fetchall()
+    else:
+        with connect(path, read_only=True) as con:
+            found = con.execute(
+                "SELECT party_type, party_id, party_key FROM party_keys WHERE party_key = ?", [party_key_value]
+            ).fetchall()
     verified = [Reidentified(*row) for row in found if party_key(key, row[0], row[1]) == row[2]]
     _audit(path.parent / "reidentification_audit.jsonl", officer, reason, party_key_value, bool(verified))
     if found and not verified:

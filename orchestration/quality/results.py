@@ -76,7 +76,7 @@ TABLES = {
         ("recorded_by", "VARCHAR"),
     ),
 }
-COMPLETE, INCOMPLETE = "complete", "incomplete"
+COMPLETE, STOPPED, INCOMPLETE = "complete", "stopped", "incomplete"
 
 
 def ensure_quality_tables(con) -> None:
@@ -123,10 +123,13 @@ class RecordedRun:
     rules: int
 
 
-def record_validation_runs(con, root: Path, current_run_id: str) -> list[RecordedRun]:
+def record_validation_runs(
+    con, root: Path, current_run_id: str, status_of_current: str = COMPLETE
+) -> list[RecordedRun]:
     """Record every result file under `root` in the history, one transaction per run, then remove the
-    files. `current_run_id` (whose checks have all finished) is marked complete; any other run found
-    there did not reach this step and is marked incomplete, unless it was already recorded complete."""
+    files. `current_run_id` (whose checks have all finished) is marked `status_of_current` (complete,
+    or stopped when the run failed before its recording step); any other run found there did not reach
+    this step and is marked incomplete, unless it was already recorded."""
     ensure_quality_tables(con)
     pending = {d.name: sorted(d.glob("*.json")) for d in root.glob("*") if any(d.glob("*.json"))}
     pending.setdefault(current_run_id, [])
@@ -140,7 +143,7 @@ def record_validation_runs(con, root: Path, current_run_id: str) -> list[Recorde
             continue  # the current run validated nothing
         started = min([r.validated_at for r in results] + [p[0] for p in previous])
         if run_id == current_run_id:
-            status, finished = COMPLETE, datetime.now(UTC).replace(tzinfo=None)
+            status, finished = status_of_current, datetime.now(UTC).replace(tzinfo=None)
         else:
             status, finished = (previous[0][2], previous[0][1]) if previous else (INCOMPLETE, None)
         con.execute("BEGIN TRANSACTION")
