@@ -70,7 +70,7 @@ NOT_DATA = [
     ("origin_country", "QQ", "origin_country: not in the countries reference table (QQ)"),
     ("partner_country", "QQ", "partner_country: not in the countries reference table (QQ)"),
     ("invoice_currency", "XYZ", "invoice_currency: not in the currencies of the countries and exchange-rate"),
-    ("hs_code", "99999900", "hs_code: not in the HS nomenclature reference table"),
+    ("hs_code", "99999900", "hs_code: not in the HS nomenclature or concordance reference tables"),
     ("hs_code", "85171300.0", "hs_code: looks like a number with a decimal part"),
     ("hs_code", "851713000", "hs_code: has an odd number of digits"),
     ("declaration_id", "D\u200b9", "declaration_id: contains an invisible character (U+200B)"),

@@ -156,7 +156,7 @@ def test_a_chunk_at_the_record_cap_is_split_by_chapter_and_loads_without_loss_or
     report = client.fetch(Chunk(156, 2022, "X"), landing / "partner_trade" / "api", HS6)
     assert report.splits == 1 and report.records == 550 and len(report.files) == 2
     assert server.requests[0]["path"] == "/public/v1/preview/C/A/HS"  # keyless: the preview endpoint
-    con = duckdb.connect()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
     loaded = load_files(con, contracts.PARTNER_TRADE, scan(landing, "partner_trade"))
     assert loaded.received == 550 and loaded.reconciles
     # the synthetic records repeat keys (value i, cmd alternating): duplicates are quarantined, none lost
@@ -197,7 +197,9 @@ def test_an_empty_result_is_stored_and_loads_nothing(server, client, tmp_path):
     landing = tmp_path / "landing"
     report = client.fetch(Chunk(156, 2022, "M"), landing / "partner_trade" / "api", HS6)
     assert report.records == 0 and len(report.files) == 1
-    loaded = load_files(duckdb.connect(), contracts.PARTNER_TRADE, scan(landing, "partner_trade"))
+    loaded = load_files(
+        duckdb.connect(str(tmp_path / "w.duckdb")), contracts.PARTNER_TRADE, scan(landing, "partner_trade")
+    )
     assert loaded.received == 0 and loaded.count("loaded") == 1 and loaded.reconciles
 
 
@@ -205,7 +207,7 @@ def test_a_wrong_schema_record_is_quarantined_with_its_reason(server, client, tm
     server.script[("X", "AG6")] = [ok([record("851713"), {**record("851714"), "primaryValue": "n/a", "flowCode": "Q"}])]
     landing = tmp_path / "landing"
     client.fetch(Chunk(156, 2022, "X"), landing / "partner_trade" / "api", HS6)
-    con = duckdb.connect()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
     loaded = load_files(con, contracts.PARTNER_TRADE, scan(landing, "partner_trade"))
     assert (loaded.loaded, loaded.quarantined) == (1, 1)
     assert con.execute("SELECT reasons FROM raw.quarantine").fetchall() == [

@@ -12,6 +12,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 
 from orchestration.assets.dbt import dbt_resource
 from orchestration.assets.raw import raw_assets
+from orchestration.cli import _record_stopped_validations
 from orchestration.definitions import CHECKS, NIGHTLY_ASSETS, defs
 from orchestration.jobs import landing_days, range_tags
 from orchestration.quality.results import read_suite_result
@@ -95,11 +96,18 @@ def test_a_blocking_quality_rule_stops_the_layers_built_on_it(var_dir, small_dem
     marts = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()[0][0]
     con.close()
     assert marts == 0
-    # the stopped run's failure waits in its result file, for the next run to record it as incomplete
+    # the stopped run's failure waits in its result file; the command line records it as stopped at once
     stopped = read_suite_result(var_dir / "quality" / "results" / result.run_id / "stg_declaration_items.json")
     assert [(r.passed, r.unexpected_count) for r in stopped.rules if r.rule == "origin_country_known"] == [
         (False, unknown)
     ]
+    _record_stopped_validations(result.run_id)
+    con = duckdb.connect(str(var_dir / "warehouse.duckdb"), read_only=True)
+    recorded = con.execute("""SELECT r.passed, r.unexpected_count, v.status FROM quality.rule_results r
+                              JOIN quality.validation_runs v USING (run_id)
+                              WHERE r.rule = 'origin_country_known'""").fetchall()
+    con.close()
+    assert recorded == [(False, unknown, "stopped")]
     assert not (var_dir / "published" / "current").exists()  # nothing reaches BI
 
 

@@ -53,7 +53,7 @@ def test_real_nomenclature_and_concordance_load_through_the_contracts(shared_dat
     shutil.copy(
         shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", reference / "hs_concordance.csv"
     )
-    con = duckdb.connect()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
     for contract in (contracts.HS_NOMENCLATURE, contracts.HS_CONCORDANCE):
         files = [f for f in scan(tmp_path / "landing", "reference") if f.path.stem == contract.table]
         report = load_files(con, contract, files)

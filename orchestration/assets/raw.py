@@ -34,6 +34,7 @@ from dagster import (
 )
 
 from orchestration import settings
+from orchestration.assets.table_metadata import table_metadata
 from orchestration.demo.generator import write_reference_tables
 from orchestration.ingest import contracts, restricted
 from orchestration.ingest.comtrade import INCOMPLETE_MARKER, incomplete_years
@@ -72,13 +73,15 @@ def _spec(contract: Contract) -> AssetSpec:
         )
         for c in contract.columns
     ]
+    columns += [TableColumn(n, t.lower()) for n, t in contract.extra_columns]
+    columns += [TableColumn(n, t.lower(), description=LINEAGE_DESCRIPTIONS[n]) for n, t in LINEAGE]
     columns += [
-        TableColumn(f"{c.keyed_ref}_ref", "varchar", description=f"keyed reference of {c.name}, published instead of it")
+        TableColumn(
+            f"{c.keyed_ref}_ref", "varchar", description=f"keyed reference of {c.name}, published instead of it"
+        )
         for c in contract.columns
         if c.keyed_ref
     ]
-    columns += [TableColumn(n, t.lower()) for n, t in contract.extra_columns]
-    columns += [TableColumn(n, t.lower(), description=LINEAGE_DESCRIPTIONS[n]) for n, t in LINEAGE]
     return AssetSpec(
         raw_key(contract.table),
         deps=[raw_key(t) for t in sorted(contract.references)],
@@ -273,11 +276,12 @@ def _load_asset(contract: Contract, files_for, partitions_def=None, extra_specs=
 def _party_keys_materialization(store: Path) -> MaterializeResult:
     with restricted.connect(store, read_only=True) as con:
         counts = dict(con.execute("SELECT party_type, count(*) FROM party_keys GROUP BY 1").fetchall())
+        metadata = table_metadata(con, "main", "party_keys")
     _, source = restricted.pseudonymisation_key()
     return MaterializeResult(
         asset_key=PARTY_KEYS,
         metadata={
-            "dagster/row_count": sum(counts.values()),
+            **metadata,
             "parties_by_type": MetadataValue.json(counts),
             "store": MetadataValue.path(str(store)),
             "key_source": source,

@@ -97,9 +97,17 @@ CURRENCY = Reference(
         ("exchange_rates", "SELECT currency FROM raw.exchange_rates"),
     ),
 )
+# a subheading of the current edition, or of an earlier one the concordance knows (a declaration of
+# 2020 carries HS 2017 codes)
 HS6 = Reference(
-    "HS nomenclature reference table (as a subheading)",
-    (("hs_nomenclature", "SELECT hscode FROM raw.hs_nomenclature WHERE level = 6"),),
+    "HS nomenclature or concordance reference tables (as a subheading of any edition)",
+    (
+        ("hs_nomenclature", "SELECT hscode FROM raw.hs_nomenclature WHERE level = 6"),
+        (
+            "hs_concordance",
+            "SELECT code_before FROM raw.hs_concordance UNION SELECT code_after FROM raw.hs_concordance",
+        ),
+    ),
     expr="substring(v, 1, 6)",
 )
 TARIFF_LINE_TEXT = (
