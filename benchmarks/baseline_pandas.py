@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-OMR_PER_USD = 0.3845
+from orchestration.rules import omr_per_usd
+
+OMR_PER_USD = omr_per_usd()
 MONTHS = 12
 MIN_REF_ITEMS = 10
 VINTAGE_OF_YEAR = {"1992": "H0", "1996": "H1", "2002": "H2", "2007": "H3", "2012": "H4", "2017": "H5", "2022": "H6"}

@@ -20,9 +20,6 @@ LANDING_DIR_ENV = "CUSTOMS_LANDING_DIR"
 MEMORY_LIMIT_ENV = "CUSTOMS_DUCKDB_MEMORY_LIMIT"  # read by dbt_project/profiles.yml too
 TIMEZONE = "Asia/Muscat"
 
-# The Omani rial is pegged to the US dollar.
-OMR_PER_USD = 0.3845
-
 
 def var_dir() -> Path:
     return Path(os.environ.get("CUSTOMS_VAR_DIR", REPO_ROOT / "var"))

@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orchestration.demo import catalog as cat
-from orchestration.settings import OMR_PER_USD
+from orchestration.rules import omr_per_usd
 
 DECLARATION_COLUMNS = [
     "declaration_id",
@@ -420,7 +420,7 @@ class _Generator:
         fob = items["true_fob_usd"] * items["declared_factor"]
         cif = fob * margin
         value_usd = np.where(flow_x, fob, cif)
-        items["customs_value_omr"] = np.round(value_usd * OMR_PER_USD, 3)
+        items["customs_value_omr"] = np.round(value_usd * omr_per_usd(), 3)
 
         currencies = list(cat.CURRENCIES)
         ccy = np.full(n, "USD", dtype=object)
@@ -438,7 +438,7 @@ class _Generator:
         invoice_usd = np.where(
             np.isin(incoterm, ["FOB", "EXW"]), fob, np.where(incoterm == "CFR", fob * (1 + (margin - 1) * 0.8), cif)
         )
-        items["invoice_amount"] = np.round(invoice_usd * OMR_PER_USD * rate, 2)
+        items["invoice_amount"] = np.round(invoice_usd * omr_per_usd() * rate, 2)
         items["invoice_currency"] = ccy
         items["incoterm"] = incoterm.astype(object)
 

@@ -39,11 +39,12 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
+from orchestration.rules import home_comtrade_code
+
 log = logging.getLogger(__name__)
 
 KEYED_CAP = 250_000
 PREVIEW_CAP = 500
-HOME_CODE = 512  # Oman
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 KEY_SHAPE = re.compile(r"[0-9a-fA-F]{32}")
 REDACTED = "[redacted]"
@@ -88,7 +89,7 @@ class Chunk:
         return {
             "reporterCode": self.reporter,
             "period": self.year,
-            "partnerCode": HOME_CODE,
+            "partnerCode": home_comtrade_code(),
             "partner2Code": 0,
             "flowCode": self.flow,
             "cmdCode": ",".join(self.commodities) or "AG6",

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.ingest.contracts import Contract
+from orchestration.rules import home_comtrade_code
 
 STAGE = "_stage"
 FILES = "_files"
@@ -422,6 +423,7 @@ def _stage_baci(con, contract: Contract, files: list[LandingFile], header: list[
     reconciled FOB values) as Comtrade-shaped records about Oman: flows to Oman as the exporter's
     exports, flows from Oman as the importer's imports. Countries come from the release's
     country_codes file beside the data; the HS edition from the file name (BACI_HS17_... = H5)."""
+    home = home_comtrade_code()
     for f in files:
         countries = baci_country_file(f.path.parent)
         if countries is None:
@@ -431,15 +433,15 @@ def _stage_baci(con, contract: Contract, files: list[LandingFile], header: list[
             raise FileRejected(f"{f.relpath}: the HS edition (BACI_HSyy_...) is not in the file name")
         columns = countries.read_text(encoding="utf-8-sig").splitlines()[0].lower()
         iso3 = "country_iso3" if "country_iso3" in columns else "iso_3digit_alpha"  # 2024 and older releases
-        partner = f"CASE WHEN TRY_CAST(b.i AS INTEGER) = {HOME} THEN b.j ELSE b.i END"
+        partner = f"CASE WHEN TRY_CAST(b.i AS INTEGER) = {home} THEN b.j ELSE b.i END"
         exprs = {
             "typeCode": "'C'",
             "freqCode": "'A'",
             "period": "b.t",
             "reporterCode": partner,
             "reporterISO": f"c.{iso3}",
-            "flowCode": f"CASE WHEN TRY_CAST(b.i AS INTEGER) = {HOME} THEN 'M' ELSE 'X' END",
-            "partnerCode": f"'{HOME}'",
+            "flowCode": f"CASE WHEN TRY_CAST(b.i AS INTEGER) = {home} THEN 'M' ELSE 'X' END",
+            "partnerCode": f"'{home}'",
             "partnerISO": "'OMN'",
             "partner2Code": "'0'",
             "classificationCode": f"'{BACI_VINTAGES[match.group(1)]}'",
@@ -462,11 +464,9 @@ def _stage_baci(con, contract: Contract, files: list[LandingFile], header: list[
             FROM read_csv('{_sql_str(str(f.path))}', header = true, all_varchar = true) AS b
             LEFT JOIN read_csv('{_sql_str(str(countries))}', header = true, all_varchar = true) AS c
                 ON TRY_CAST(c.country_code AS INTEGER) = TRY_CAST({partner} AS INTEGER)
-            WHERE TRY_CAST(b.i AS INTEGER) = {HOME} OR TRY_CAST(b.j AS INTEGER) = {HOME}
+            WHERE TRY_CAST(b.i AS INTEGER) = {home} OR TRY_CAST(b.j AS INTEGER) = {home}
         """)
 
-
-HOME = 512  # Oman's Comtrade and BACI code
 
 _READERS = {"csv": _stage_csv, "parquet": _stage_parquet, "json": _stage_comtrade_json, "baci": _stage_baci}
 

@@ -1,0 +1,40 @@
+"""Every business rule in one home: the `vars` of `dbt_project/dbt_project.yml`.
+
+Thresholds, rates, codes and weights are written once there; dbt models read them with `var()`, and
+Python (the loader, the Comtrade client, the demo, the GX suites through their parameters, the
+benchmarks) reads them here, so a rule changed in one place changes everywhere. `tests/test_rules.py`
+fails when a rule's value is written anywhere else.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import yaml
+
+from orchestration.settings import DBT_PROJECT_DIR
+
+
+@cache
+def rules() -> dict[str, Any]:
+    """The project's vars, read once per process."""
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+
+
+def rule(path: str) -> Any:
+    """One rule by its dotted path, e.g. `rule("mirror.home_comtrade_code")`."""
+    value: Any = rules()
+    for part in path.split("."):
+        value = value[part]
+    return value
+
+
+def omr_per_usd() -> float:
+    """The rial's peg to the US dollar."""
+    return float(rule("omr_per_usd"))
+
+
+def home_comtrade_code() -> int:
+    """Oman's code as reporter or partner in Comtrade and BACI records."""
+    return int(rule("mirror.home_comtrade_code"))
