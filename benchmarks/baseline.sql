@@ -44,7 +44,7 @@ select
     raw.net_mass_kg, raw.customs_value_omr, raw.preference_code, raw.inspection_outcome,
     o.iso3 as origin_iso3, p.iso3 as partner_iso3,
     coalesce(o.is_gcc, false) as origin_is_gcc, coalesce(p.is_gcc, false) as partner_is_gcc,
-    cast(raw.customs_value_omr / 0.3845 as decimal(28, 6)) as customs_value_usd,
+    cast(raw.customs_value_omr / $rule(omr_per_usd) as decimal(28, 6)) as customs_value_usd,
     case when raw.net_mass_kg > 0 then cast(raw.customs_value_omr / raw.net_mass_kg as decimal(28, 6)) end
         as unit_value_omr_kg
 from raw
@@ -124,14 +124,14 @@ create or replace temp table vintages as
 select reporterISO as reporter_iso3, year, classificationCode as hs_vintage from (
     select reporterISO, year, classificationCode,
            row_number() over (partition by reporterISO, year order by sum(primaryValue) desc, classificationCode desc) as r
-    from partner where partnerCode = 512 group by reporterISO, year, classificationCode
+    from partner where partnerCode = $rule(mirror.home_comtrade_code) group by reporterISO, year, classificationCode
 ) where r = 1;
 
 create or replace temp table mirror_gaps as
 with oman_records as (
     select * from partner
-    where partnerCode = 512 and typeCode = 'C' and coalesce(customsCode, 'C00') = 'C00'
-      and coalesce(motCode, 0) = 0 and coalesce(partner2Code, 0) = 0 and (hs6 is not null or cmdCode = '9999')
+    where partnerCode = $rule(mirror.home_comtrade_code) and typeCode = 'C' and coalesce(customsCode, 'C00') = 'C00'
+      and coalesce(motCode, 0) = 0 and coalesce(partner2Code, 0) = 0 and (hs6 is not null or list_contains($rule(mirror.never_flag_commodities), cmdCode))
 ),
 chosen as (
     select * from oman_records r
@@ -191,7 +191,7 @@ adjusted as (
            coalesce((select m.margin from margins m
                      where (m.partner_iso3 = p.partner_iso3 or m.partner_iso3 is null)
                        and (m.hs_chapter = substring(p.hs6, 1, 2) or m.hs_chapter is null)
-                     order by m.s desc limit 1), 1.06) as margin
+                     order by m.s desc limit 1), $rule(mirror.default_cif_fob_margin)) as margin
     from pairs p
     left join vintages v on v.reporter_iso3 = p.partner_iso3 and v.year = p.year
 ),
@@ -209,13 +209,14 @@ judged as (
                then abs(national_value_usd - mirror_adjusted) / (national_value_usd + mirror_adjusted) end as sd,
            case when national_kg > 0 or mirror_kg > 0
                then 1 - abs(national_kg - mirror_kg) / greatest(national_kg, mirror_kg) end as quantity_agreement,
-           coalesce(c.comtrade_code in (0, 837, 838, 839, 899), false) or m.hs6 = '9999' as excluded
+           coalesce(list_contains($rule(mirror.special_partner_codes), c.comtrade_code), false)
+               or list_contains($rule(mirror.never_flag_commodities), m.hs6) as excluded
     from measured m
     left join read_csv('{landing}/reference/countries.csv') c on c.iso3 = m.partner_iso3
 )
 select year, flow, partner_iso3, hs6, national_value_usd, mirror_value_usd, mirror_adjusted as mirror_value_adjusted_usd,
        gap_usd, national_items,
-       abs(gap_usd) >= 250000 and sd >= 0.2 and not excluded and partner_reported_year and is_vintage_mapped as is_flagged,
+       abs(gap_usd) >= $rule(mirror.min_gap_usd) and sd >= $rule(mirror.min_symmetric_discrepancy) and not excluded and partner_reported_year and is_vintage_mapped as is_flagged,
        quantity_agreement
 from judged;
 

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from orchestration.rules import omr_per_usd
+from orchestration.rules import rule as project_rule
 
 OMR_PER_USD = omr_per_usd()
+MIRROR = project_rule("mirror")  # the mart's thresholds, from the dbt vars
 MONTHS = 12
 MIN_REF_ITEMS = 10
 VINTAGE_OF_YEAR = {"1992": "H0", "1996": "H1", "2002": "H2", "2007": "H3", "2012": "H4", "2017": "H5", "2022": "H6"}
@@ -124,7 +126,7 @@ def concordance_groups(conc: pd.DataFrame, passes: int = 8) -> pd.DataFrame:
 
 # ---- mirror gaps ----------------------------------------------------------------------------------
 def mirror_gaps(items, partner, groups, countries, margins) -> pd.DataFrame:
-    about_oman = partner[partner["partnerCode"] == 512]
+    about_oman = partner[partner["partnerCode"] == MIRROR["home_comtrade_code"]]
     by_vintage = about_oman.groupby(["reporterISO", "year", "classificationCode"], as_index=False)["primaryValue"].sum()
     by_vintage = by_vintage.sort_values(["primaryValue", "classificationCode"], ascending=False)
     vintages = by_vintage.drop_duplicates(["reporterISO", "year"]).rename(
@@ -136,7 +138,7 @@ def mirror_gaps(items, partner, groups, countries, margins) -> pd.DataFrame:
         & (about_oman["customsCode"].fillna("C00") == "C00")
         & (about_oman["motCode"].fillna(0) == 0)
         & (about_oman["partner2Code"].fillna(0) == 0)
-        & (about_oman["hs6"].notna() | (about_oman["cmdCode"] == "9999"))
+        & (about_oman["hs6"].notna() | about_oman["cmdCode"].isin(MIRROR["never_flag_commodities"]))
     ]
     annual = set(zip(r.loc[r["freqCode"] == "A", "reporterISO"], r.loc[r["freqCode"] == "A", "year"], strict=True))
     has_annual = pd.Series([k in annual for k in zip(r["reporterISO"], r["year"], strict=True)], index=r.index)
@@ -196,7 +198,7 @@ def mirror_gaps(items, partner, groups, countries, margins) -> pd.DataFrame:
     m = margins.copy()
     m["s"] = m["hs_chapter"].notna() * 2 + m["partner_iso3"].notna() * 1
     pairs["chapter"] = pairs["hs6"].str[:2]
-    pairs["margin"] = 1.06
+    pairs["margin"] = MIRROR["default_cif_fob_margin"]
     best = pd.Series(-1, index=pairs.index)
     for _, rule in m.iterrows():
         hit = (pairs["partner_iso3"] == rule["partner_iso3"]) | pd.isna(rule["partner_iso3"])
@@ -216,8 +218,8 @@ def mirror_gaps(items, partner, groups, countries, margins) -> pd.DataFrame:
     total = nat + mir
     sd = (nat - mir).abs() / total.where(total > 0)
     code = pairs["partner_iso3"].map(countries.set_index("iso3")["comtrade_code"])
-    excluded = code.isin([0, 837, 838, 839, 899]) | (pairs["hs6"] == "9999")
-    material = (pairs["gap_usd"].abs() >= 250_000) & (sd >= 0.2)
+    excluded = code.isin(MIRROR["special_partner_codes"]) | pairs["hs6"].isin(MIRROR["never_flag_commodities"])
+    material = (pairs["gap_usd"].abs() >= MIRROR["min_gap_usd"]) & (sd >= MIRROR["min_symmetric_discrepancy"])
     pairs["is_flagged"] = material & ~excluded & pairs["partner_reported_year"] & pairs["is_vintage_mapped"]
     return pairs[keys + ["national_value_usd", "mirror_value_usd", "mirror_value_adjusted_usd", "gap_usd",
                          "national_items", "is_flagged"]]  # fmt: skip

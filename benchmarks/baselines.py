@@ -16,13 +16,15 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.rules import render
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ("mirror_gaps", "declaration_risk")
 PASSES = 8  # label-propagation passes of int_hs6_concordance_groups
 
 
 def run_sql(landing: Path, out: Path) -> None:
-    script = (ROOT / "benchmarks" / "baseline.sql").read_text()
+    script = render((ROOT / "benchmarks" / "baseline.sql").read_text())  # its rules from the dbt vars
     script = script.replace("{landing}", str(landing)).replace("{dbt_seeds}", str(ROOT / "dbt_project" / "seeds"))
     script = re.sub(r"-- begin pass.*?\n(.*?)-- end pass\n", lambda m: m.group(1) * PASSES, script, flags=re.S)
     script = script.replace("{passes}", str(PASSES))

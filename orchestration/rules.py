@@ -8,6 +8,7 @@ fails when a rule's value is written anywhere else.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -28,6 +29,15 @@ def rule(path: str) -> Any:
     for part in path.split("."):
         value = value[part]
     return value
+
+
+_REFERENCE = re.compile(r"\$rule\(([a-z0-9_.]+)\)")
+
+
+def render(text: str) -> str:
+    """`text` (a GX suite, a baseline's SQL) with every `$rule(dotted.path)` replaced by the rule's value,
+    so that files which cannot read dbt vars still state no rule of their own."""
+    return _REFERENCE.sub(lambda m: str(rule(m.group(1))), text)
 
 
 def omr_per_usd() -> float:

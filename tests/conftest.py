@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from orchestration.demo.generator import DemoConfig, generate
+from orchestration.settings import REPO_ROOT
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SMALL = DemoConfig(items=8_000, months=6)
+TINY = DemoConfig(items=2_000, months=2)  # for tests that run the command line end to end
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +37,20 @@ def small_demo(small_demo_master, tmp_path) -> tuple[Path, dict]:
     return landing, summary
 
 
-def materialize_nightly(landing: Path, var: Path, as_of: str | None = None):
-    """Every nightly asset and check over `landing`, into `var/warehouse.duckdb` (real DuckDB, dbt and
-    GX), with the warehouse's paths (and the timeliness date `as_of`) set for the run only."""
+def materialize_nightly(
+    landing: Path,
+    var: Path,
+    as_of: str | None = None,
+    days: tuple | None = None,
+    assets: list | None = None,
+    env: dict[str, str] | None = None,
+    instance=None,
+    raise_on_error: bool = True,
+):
+    """The nightly assets and checks (or `assets`) over `landing` for the lodgement days `days` (default:
+    all of the landing area's), into `var/warehouse.duckdb` (real DuckDB, dbt and GX), with the
+    warehouse's paths, the timeliness date `as_of` and `env` set for the run only. The one helper
+    every test that runs the nightly graph goes through."""
     from dagster import DagsterInstance, materialize
 
     from orchestration.assets.dbt import dbt_resource
@@ -47,19 +60,20 @@ def materialize_nightly(landing: Path, var: Path, as_of: str | None = None):
 
     db = var / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CUSTOMS_VAR_DIR", str(var))
-        mp.setenv("CUSTOMS_DUCKDB_PATH", str(db))
+        for name, value in {"CUSTOMS_VAR_DIR": str(var), "CUSTOMS_DUCKDB_PATH": str(db), **(env or {})}.items():
+            mp.setenv(name, value)
         if as_of:
             mp.setenv("CUSTOMS_AS_OF_DATE", as_of)
         return materialize(
-            [*NIGHTLY_ASSETS, *CHECKS],
-            tags=range_tags(*landing_days(landing)),
+            assets if assets is not None else [*NIGHTLY_ASSETS, *CHECKS],
+            tags=range_tags(*(days or landing_days(landing))),
             resources={
                 "warehouse": WarehouseResource(path=str(db)),
                 "landing": LandingAreaResource(path=str(landing)),
                 "dbt": dbt_resource,
             },
-            instance=DagsterInstance.ephemeral(),
+            instance=instance or DagsterInstance.ephemeral(),
+            raise_on_error=raise_on_error,
         )
 
 
@@ -81,3 +95,22 @@ def var_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("CUSTOMS_LANDING_DIR", str(tmp_path / "landing"))
     monkeypatch.setenv("CUSTOMS_AS_OF_DATE", SMALL.end.isoformat())
     return var
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh Dagster home with the repository's dagster.yaml (as `make` copies it), every path of the
+    warehouse under a temporary var folder, timeliness judged at the end of the tiny demo."""
+    var = tmp_path / "var"
+    home = var / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    for name, value in {
+        "CUSTOMS_VAR_DIR": var,
+        "DAGSTER_HOME": home,
+        "CUSTOMS_DUCKDB_PATH": var / "warehouse.duckdb",
+        "CUSTOMS_LANDING_DIR": var / "landing",
+        "CUSTOMS_AS_OF_DATE": TINY.end.isoformat(),
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    return home

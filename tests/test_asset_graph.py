@@ -6,7 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from orchestration.definitions import defs
+
+pytestmark = pytest.mark.fast  # `make test-fast`: no dbt build, seconds
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.txt"
 

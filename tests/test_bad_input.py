@@ -24,6 +24,8 @@ from orchestration.jobs import landing_days, range_tags
 from orchestration.resources import LandingAreaResource, WarehouseResource
 from tests.test_loader import GOOD, RECORD, _comtrade_body, item, write_csv
 
+pytestmark = pytest.mark.fast  # `make test-fast`: no dbt build, seconds
+
 SECRET_TRADER = "OM7654321"
 
 

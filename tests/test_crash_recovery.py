@@ -6,7 +6,6 @@ the SIGKILL test runs the command line as the operator does."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,35 +15,17 @@ import uuid
 from pathlib import Path
 
 import duckdb
-import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.storage.dagster_run import DagsterRun
 
 from orchestration import cli, run_health
-from orchestration.demo.generator import DemoConfig, generate
+from orchestration.demo.generator import generate
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import REPO_ROOT
 
-TINY = DemoConfig(items=2_000, months=2)
+from .conftest import TINY
+
 PY = sys.executable
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A fresh Dagster home with the repository's dagster.yaml (as `make` copies it) and a tiny demo."""
-    var = tmp_path / "var"
-    home = var / "dagster_home"
-    home.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    for name, value in {
-        "CUSTOMS_VAR_DIR": var,
-        "DAGSTER_HOME": home,
-        "CUSTOMS_DUCKDB_PATH": var / "warehouse.duckdb",
-        "CUSTOMS_LANDING_DIR": var / "landing",
-        "CUSTOMS_AS_OF_DATE": TINY.end.isoformat(),
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    return home
 
 
 def _dead_pid() -> int:

@@ -19,6 +19,8 @@ from orchestration.demo.generator import (
     generate,
 )
 
+pytestmark = pytest.mark.fast  # `make test-fast`: no dbt build, seconds
+
 
 def _tree_digest(root) -> str:
     digest = hashlib.sha256()

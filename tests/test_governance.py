@@ -16,15 +16,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, materialize
 
-from orchestration.assets.dbt import DBT_EXECUTABLE, dbt_resource, ensure_manifest
-from orchestration.definitions import CHECKS, NIGHTLY_ASSETS, defs
-from orchestration.jobs import landing_days, range_tags
-from orchestration.resources import LandingAreaResource, WarehouseResource
+from orchestration.assets.dbt import DBT_EXECUTABLE, ensure_manifest
+from orchestration.definitions import defs
 from orchestration.settings import DBT_PROJECT_DIR
 
-from .conftest import SMALL
+from .conftest import SMALL, materialize_nightly
 
 SECRET = "a-test-pseudonymisation-key-that-must-never-leak"
 
@@ -52,22 +49,7 @@ print(json.dumps({"versions": sorted(seen), "errors": errors, "reads": checks}))
 
 
 def _refresh(landing: Path, var: Path, as_of: str):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CUSTOMS_VAR_DIR", str(var))
-        mp.setenv("CUSTOMS_DUCKDB_PATH", str(var / "warehouse.duckdb"))
-        mp.setenv("CUSTOMS_AS_OF_DATE", as_of)
-        mp.setenv("CUSTOMS_PSEUDONYMISATION_KEY", SECRET)
-        return materialize(
-            [*NIGHTLY_ASSETS, *CHECKS],
-            tags=range_tags(*landing_days(landing)),
-            instance=DagsterInstance.ephemeral(),
-            raise_on_error=False,
-            resources={
-                "warehouse": WarehouseResource(path=str(var / "warehouse.duckdb")),
-                "landing": LandingAreaResource(path=str(landing)),
-                "dbt": dbt_resource,
-            },
-        )
+    return materialize_nightly(landing, var, as_of, env={"CUSTOMS_PSEUDONYMISATION_KEY": SECRET}, raise_on_error=False)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ from orchestration.checks import check_result
 from orchestration.quality.gx_runner import load_suite, suite_path, validate_table
 from orchestration.quality.parameters import MAX_LODGEMENT_LEAD_DAYS, suite_parameters
 
+pytestmark = pytest.mark.fast  # `make test-fast`: no dbt build, seconds
+
 ROWS = 2_000
 
 

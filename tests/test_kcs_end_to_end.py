@@ -62,4 +62,6 @@ def test_precision_of_the_top_percent_is_measured_against_the_fraud_label(kcs_wa
         FROM ranked""").fetchall()[0]
     con.close()
     print(f"KCS: base rate {base:.3f}, precision of the top 1% ({top} items) {precision:.3f}")
-    assert 0.2 < base < 0.23 and top >= 400 and 0 <= precision <= 1
+    # the rules rank better than chance, if barely (0.220 against 0.216 here): the learned model of the
+    # selectivity issue is what lifts this; a ranking that put frauds last would fail
+    assert 0.2 < base < 0.23 and top >= 400 and precision >= base

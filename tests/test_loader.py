@@ -22,6 +22,8 @@ from orchestration.ingest import contracts
 from orchestration.ingest.loader import load_files
 from orchestration.ingest.readers import scan
 
+pytestmark = pytest.mark.fast  # `make test-fast`: no dbt build, seconds
+
 GOOD = {
     "declaration_id": "D1",
     "item_no": "1",

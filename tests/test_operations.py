@@ -5,7 +5,6 @@ with the failing step and reason, and the command line backfills a range."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -88,19 +87,3 @@ def test_a_failed_run_is_recorded_with_the_failing_step_and_its_reason(tmp_path,
     assert entry["run_id"] == result.run_id and run.status == DagsterRunStatus.FAILURE
     assert entry["failed_steps"][0]["step"] == "broken_load"
     assert "the clearance extract for 2022-06-01 is missing" in entry["failed_steps"][0]["error"]
-
-
-def test_the_command_line_backfills_a_range(tmp_path):
-    import subprocess
-    import sys
-
-    from orchestration.settings import REPO_ROOT
-
-    help_text = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run", "--help"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ},
-    ).stdout
-    assert "--from" in help_text and "--to" in help_text

@@ -22,6 +22,8 @@ from orchestration.assets import publish
 from orchestration.assets.dbt import dbt_resource, prune_invocation_folders
 from orchestration.assets.publish import current_version_dir, publish_marts
 
+pytestmark = pytest.mark.fast  # `make test-fast`: no dbt build, seconds
+
 MARTS = ("alpha", "beta", "gamma")
 
 

@@ -317,15 +317,20 @@ def _stage_csv(con, contract: Contract, files: list[LandingFile], header: list[s
         JOIN {FILES} AS f ON f.path = s.file_path
         GROUP BY f.relpath, f.path, e.line
     """)
-    rejected = {}
+    rejected, last_bad = {}, {}
     for relpath, path, data_row, types, messages in con.execute(
         "SELECT relpath, path, data_row, error_types, messages FROM _bad ORDER BY relpath, data_row"
     ).fetchall():
-        if relpath in rejected:
-            continue
-        if "INVALID ENCODING" in types or "INVALID UNICODE" in types:
+        if ("INVALID ENCODING" in types or "INVALID UNICODE" in types) and relpath not in rejected:
             rejected[relpath] = f"not UTF-8 encoded (line {data_row + 1})"
-        elif data_row == count_rows(LandingFile(Path(path), relpath, "")) and not _ends_with_newline(Path(path)):
+        last_bad[relpath] = (Path(path), data_row, messages)
+    for relpath, (path, data_row, messages) in last_bad.items():
+        # a bad last line without a line end is a transfer cut short, not a bad row
+        if (
+            relpath not in rejected
+            and not _ends_with_newline(path)
+            and data_row == count_rows(LandingFile(path, relpath, ""))
+        ):
             rejected[relpath] = (
                 f"truncated: the last line (line {data_row + 1}) has no line end and cannot be read: "
                 f"{sanitise(messages)}"
