@@ -1,5 +1,5 @@
-"""The demo's hand-written reference facts agree with the real public files in ../shared/data, and the
-real files load through the reference contracts."""
+"""The built-in reference tables (`orchestration.reference`) load through their contracts and agree with
+the real public files in ../shared/data, and the real files load through the reference contracts."""
 
 from __future__ import annotations
 
@@ -10,28 +10,73 @@ import subprocess
 
 import duckdb
 
+from orchestration import reference
 from orchestration.assets.dbt import DBT_EXECUTABLE
 from orchestration.demo import catalog
-from orchestration.demo.generator import _concordance_rows, write_reference_tables
 from orchestration.ingest import contracts
 from orchestration.ingest.loader import load_files
-from orchestration.ingest.readers import scan
+from orchestration.ingest.readers import scan, table_stem
+from orchestration.rules import omr_per_usd, rule
 from orchestration.settings import DBT_PROJECT_DIR
 from tests.conftest import materialize_nightly
 
 
-def test_every_demo_subheading_exists_in_hs_2022(shared_data):
+def _defaults(folder):
+    reference.write_defaults(folder)
+    return folder
+
+
+def test_the_built_in_reference_tables_load_through_the_contracts_with_nothing_quarantined(tmp_path):
+    _defaults(tmp_path / "landing" / "reference")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    for contract in contracts.REFERENCE_CONTRACTS:  # in the order the raw assets load them
+        files = [f for f in scan(tmp_path / "landing", "reference") if table_stem(f.path) == contract.table]
+        report = load_files(con, contract, files)
+        assert report.reconciles and not report.rejected and not report.unchecked_references, contract.table
+        assert report.loaded > 0 and report.quarantined == 0, (contract.table, report.quarantined)
+    countries, gcc = con.execute("SELECT count(*), count(*) FILTER (WHERE is_gcc) FROM raw.countries").fetchall()[0]
+    assert (countries, gcc) == (29, 6)
+    default = con.execute(
+        "SELECT CAST(margin AS DOUBLE) FROM raw.cif_fob_margins WHERE coalesce(partner_iso3, '') = '' AND coalesce(hs_chapter, '') = ''"
+    ).fetchall()
+    assert default == [(rule("mirror.default_cif_fob_margin"),)]
+    usd = con.execute("SELECT CAST(units_per_omr AS DOUBLE) FROM raw.exchange_rates WHERE currency = 'USD'").fetchall()
+    assert usd == [(round(1 / omr_per_usd(), 4),)]
+
+
+def test_the_default_margin_and_the_pegged_rates_are_written_from_the_rules(tmp_path, monkeypatch):
+    monkeypatch.setattr(reference, "rule", {"mirror.default_cif_fob_margin": 1.1}.__getitem__)
+    monkeypatch.setattr(reference, "omr_per_usd", lambda: 0.4)
+    reference.cif_fob_margins.cache_clear()
+    reference.pegged_rates.cache_clear()
+    try:
+        _defaults(tmp_path)
+    finally:
+        reference.cif_fob_margins.cache_clear()
+        reference.pegged_rates.cache_clear()
+    with open(tmp_path / "cif_fob_margins.csv", newline="") as fh:
+        margins = list(csv.DictReader(fh))
+    with open(tmp_path / "exchange_rates.csv", newline="") as fh:
+        rates = {r["currency"]: r["units_per_omr"] for r in csv.DictReader(fh)}
+    assert margins[0] == {"partner_iso3": "", "hs_chapter": "", "margin": "1.1", "note": "Default CIF/FOB ratio"}
+    assert [m["margin"] for m in margins].count("1.1") == 1
+    assert rates["USD"] == "2.5" and rates["SAR"] == "9.375"
+
+
+def test_every_built_in_hs_code_exists_in_hs_2022_at_its_level(shared_data):
     with open(shared_data / "hs-nomenclature" / "harmonized-system.csv", newline="") as fh:
         real = {row["hscode"]: row for row in csv.DictReader(fh)}
-    for product in catalog.PRODUCTS:
-        assert product.hs6 in real and real[product.hs6]["level"] == "6", product.hs6
-    assert set(catalog.HS_HEADINGS) <= set(real) and set(catalog.HS_CHAPTERS) <= set(real)
+    for code in reference.hs_nomenclature():
+        assert code.hscode in real and int(real[code.hscode]["level"]) == code.level, code.hscode
+        assert real[code.hscode]["section"] == code.section and real[code.hscode]["parent"] == code.parent
+    built_in = {c.hscode for c in reference.hs_nomenclature() if c.level == 6}
+    assert {p.hs6 for p in catalog.PRODUCTS} <= built_in
 
 
 def test_demo_concordance_pairs_are_real_hs2022_to_2017_pairs(shared_data):
     with open(shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", newline="") as fh:
         real = {(r["code.after"], r["code.before"]) for r in csv.DictReader(fh) if r["adjustment"] == "2022 to 2017"}
-    demo = {(r["code.after"], r["code.before"]) for r in _concordance_rows()}
+    demo = {(a.lstrip("0"), b.lstrip("0")) for a, b in reference.hs_concordance()}
     assert demo <= real
     # and nothing is missing: every real HS 2017 source of a demo code is in the demo concordance
     demo_after = {a for a, _ in demo}
@@ -41,17 +86,17 @@ def test_demo_concordance_pairs_are_real_hs2022_to_2017_pairs(shared_data):
 def test_demo_countries_match_iso_and_m49(shared_data):
     with open(shared_data / "country-codes" / "country-codes.csv", newline="") as fh:
         real = {r["ISO3166-1-Alpha-2"]: r for r in csv.DictReader(fh)}
-    for c in catalog.COUNTRIES:
+    for c in reference.countries():
         assert real[c.iso2]["ISO3166-1-Alpha-3"] == c.iso3
         assert int(real[c.iso2]["M49"]) == c.m49
 
 
 def test_real_nomenclature_and_concordance_load_through_the_contracts(shared_data, tmp_path):
-    reference = tmp_path / "landing" / "reference"
-    write_reference_tables(reference)
-    shutil.copy(shared_data / "hs-nomenclature" / "harmonized-system.csv", reference / "hs_nomenclature.csv")
+    ref_dir = tmp_path / "landing" / "reference"
+    _defaults(ref_dir)
+    shutil.copy(shared_data / "hs-nomenclature" / "harmonized-system.csv", ref_dir / "hs_nomenclature.csv")
     shutil.copy(
-        shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", reference / "hs_concordance.csv"
+        shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", ref_dir / "hs_concordance.csv"
     )
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     for contract in (contracts.HS_NOMENCLATURE, contracts.HS_CONCORDANCE):
@@ -64,10 +109,10 @@ def test_real_nomenclature_and_concordance_load_through_the_contracts(shared_dat
 def test_concordance_groups_on_the_real_hs2022_concordance_stay_small_and_converge(shared_data, tmp_path):
     """Collector codes such as 8549 (e-waste, fed by over 1,000 HS 2017 codes) must not glue chapters
     84, 85 and 90 into one giant group; the SQL model runs on the real file."""
-    reference = tmp_path / "landing" / "reference"
-    write_reference_tables(reference)
+    ref_dir = tmp_path / "landing" / "reference"
+    _defaults(ref_dir)
     shutil.copy(
-        shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", reference / "hs_concordance.csv"
+        shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", ref_dir / "hs_concordance.csv"
     )
     db = tmp_path / "w.duckdb"
     con = duckdb.connect(str(db))
@@ -110,12 +155,12 @@ def test_the_real_reference_files_dropped_in_replace_the_defaults_and_every_join
 ):
     landing = tmp_path / "landing"
     shutil.copytree(small_demo_master[0], landing)
-    reference = landing / "reference"
-    shutil.copy(shared_data / "hs-nomenclature" / "harmonized-system.csv", reference / "hs_nomenclature.csv")
+    ref_dir = landing / "reference"
+    shutil.copy(shared_data / "hs-nomenclature" / "harmonized-system.csv", ref_dir / "hs_nomenclature.csv")
     shutil.copy(
-        shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", reference / "hs_concordance.csv"
+        shared_data / "hs-concordance" / "HS_consolidated_comtrade_concordances.csv", ref_dir / "hs_concordance.csv"
     )
-    shutil.copy(shared_data / "country-codes" / "country-codes.csv", reference / "countries.csv")  # its own layout
+    shutil.copy(shared_data / "country-codes" / "country-codes.csv", ref_dir / "countries.csv")  # its own layout
     db = tmp_path / "var" / "warehouse.duckdb"
     result = materialize_nightly(landing, tmp_path / "var", as_of="2021-07-01")
     assert result.success

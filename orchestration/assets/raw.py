@@ -33,9 +33,8 @@ from dagster import (
     multi_asset,
 )
 
-from orchestration import settings
+from orchestration import reference, settings
 from orchestration.assets.table_metadata import table_metadata
-from orchestration.demo.generator import write_reference_tables
 from orchestration.ingest import contracts, restricted
 from orchestration.ingest.comtrade import INCOMPLETE_MARKER, incomplete_years
 from orchestration.ingest.contracts import Contract
@@ -322,7 +321,7 @@ def reference_files(root: Path, table: str) -> list[LandingFile]:
         return delivered
     defaults = settings.var_dir() / "reference_defaults"
     if not (defaults / f"{table}.csv").exists():
-        write_reference_tables(defaults)
+        reference.write_defaults(defaults)
     path = defaults / f"{table}.csv"
     return [LandingFile(path, f"builtin/{table}.csv", LandingFile.at(path, defaults).sha256)]
 
