@@ -18,7 +18,8 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, materialize
 
-from orchestration.assets.dbt import DBT_EXECUTABLE, dbt_resource, ensure_manifest
+from orchestration.assets.dbt import DBT_EXECUTABLE, dbt_resource
+from orchestration.assets.dbt import manifest as dbt_manifest
 from orchestration.definitions import CHECKS, NIGHTLY_ASSETS, defs
 from orchestration.jobs import landing_days, range_tags
 from orchestration.resources import LandingAreaResource, WarehouseResource
@@ -208,7 +209,7 @@ def test_pseudonyms_are_keyed_hashes_and_the_key_never_leaks(two_refreshes):
 
 
 def test_every_model_has_a_description_an_owner_and_a_classification():
-    manifest = json.loads(ensure_manifest().read_text())
+    manifest = dbt_manifest()
     for node in manifest["nodes"].values():
         if node["resource_type"] not in ("model", "seed"):
             continue
