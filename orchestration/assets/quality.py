@@ -36,12 +36,13 @@ UPSTREAM = [*landing_specs, comtrade_api, *raw_assets, *dbt_models]  # every ass
 
 
 def last_checked(assets: Sequence[AssetsDefinition | AssetSpec], checks: Sequence[AssetChecksDefinition]):
-    """The fewest checked assets whose checks run after every check: those no other checked asset
-    waits for. The checks are blocking, so a step that reads a checked asset made by another step
-    waits for that asset's checks, and so does everything downstream of that step. Waiting for the
-    checks of these assets (which Dagster does for a blocking check's dependent) therefore waits for
-    every check. An asset followed only by checked assets of its own step (a mart and its roll-up,
-    both built by `dbt_warehouse`) stays in: nothing there waits for its check."""
+    """The checked assets `quality/rule_results` depends on: those whose checks no other checked
+    asset's materialization waits for. The GX checks are blocking, so a step that reads a checked
+    asset made by another step waits for that asset's checks, and so does everything downstream of
+    that step, its own checks included. Depending on these few assets (Dagster then also waits for
+    their blocking checks) therefore waits for every check, without an edge to each checked asset.
+    An asset followed only by checked assets of its own step (a mart and its roll-up, both built by
+    `dbt_warehouse`) stays in: nothing there waits for its check."""
     step = {}  # asset key -> the node (step) materializing it
     children = defaultdict(set)
     for node, definition in enumerate(assets):
