@@ -15,7 +15,12 @@ export GX_ANALYTICS_ENABLED := false
 
 .PHONY: run test ui demo clean setup bench bench-large bench-xl
 
-setup: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml
+DBT_DIR := dbt_project
+MANIFEST := $(DBT_DIR)/target/manifest.json
+DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros $(DBT_DIR)/seeds $(DBT_DIR)/tests -type f) \
+	$(DBT_DIR)/dbt_project.yml $(DBT_DIR)/profiles.yml
+
+setup: $(VENV)/.synced $(DAGSTER_HOME)/dagster.yaml $(MANIFEST)
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,6 +28,11 @@ $(UV):
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+# The code location reads the manifest and never parses on load: parse here, whenever a dbt file changed.
+$(MANIFEST): $(DBT_SOURCES) $(VENV)/.synced
+	$(VENV)/bin/dbt parse --quiet --project-dir $(DBT_DIR) --profiles-dir $(DBT_DIR)
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml

@@ -22,7 +22,7 @@ from dagster import (
 )
 
 from orchestration import settings
-from orchestration.quality.parameters import suite_parameters
+from orchestration.quality.parameters import as_of_date, suite_parameters
 from orchestration.quality.results import SuiteResult, write_suite_result
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import EXPECTATIONS_DIR
@@ -93,7 +93,7 @@ def gx_suite_check(suite_file: Path):
             load_suite(name),
             gx_root=gx_project_dir(),
             run_name=run_id,
-            parameters=suite_parameters(),
+            parameters=suite_parameters(as_of_date(context.run.tags)),
         )
         write_suite_result(results_dir(), run_id, result)
         failures = result.blocking_failures + result.warning_failures

@@ -21,7 +21,7 @@ import duckdb
 
 from orchestration import settings
 from orchestration.demo.generator import DemoConfig, generate
-from orchestration.quality.parameters import AS_OF_ENV
+from orchestration.quality.parameters import AS_OF_ENV, AS_OF_TAG
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"No declarations in {landing}: generating the built-in demo dataset first.")
         _demo(argparse.Namespace(items=args.items, months=args.months, seed=args.seed, force=False))
 
-    _judge_demo_timeliness_at_its_end(landing)
+    as_of = _demo_as_of_tags(landing)
 
     from orchestration import run_health
     from orchestration.definitions import defs
@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
             instance=instance,
             run_id=run_id,
             raise_on_error=False,
-            tags={**range_tags(first, last), **run_health.launch_tags()},
+            tags={**range_tags(first, last), **run_health.launch_tags(), **as_of},
             run_config={"loggers": {"progress": {}}},  # concise progress here; the full log is in the UI
         )
     elapsed = time.perf_counter() - started
@@ -150,15 +150,16 @@ def _map(args: argparse.Namespace) -> None:
     print(f"{len(written)} file(s) written into {settings.landing_dir()} (first: {written[0]})")
 
 
-def _judge_demo_timeliness_at_its_end(landing: Path) -> None:
-    """The demo's declarations end in the past: judge their timeliness as of the day after the last one."""
+def _demo_as_of_tags(landing: Path) -> dict[str, str]:
+    """The demo's declarations end in the past: the run judges their timeliness as of the day after the
+    last one (a run tag the quality checks read; this process's environment stays as it was)."""
     truth = landing / "_demo_truth" / "anomalies.json"
     if os.environ.get(AS_OF_ENV) or not truth.exists():
-        return
+        return {}
     config = json.loads(truth.read_text())["config"]
     end = DemoConfig(start=date.fromisoformat(config["start"]), months=config["months"]).end
-    os.environ[AS_OF_ENV] = end.isoformat()
     print(f"Demo dataset: timeliness rules judge it as of {end} (set ${AS_OF_ENV} to change).")
+    return {AS_OF_TAG: end.isoformat()}
 
 
 def summary(db_path: Path) -> str:

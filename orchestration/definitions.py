@@ -4,6 +4,7 @@ from dagster import Definitions, colored_console_logger, in_process_executor
 
 from orchestration.assets.comtrade import comtrade_api
 from orchestration.assets.dbt import dbt_models, dbt_resource
+from orchestration.assets.landing import landing_specs
 from orchestration.assets.publish import published_marts
 from orchestration.assets.quality import data_docs, rule_results
 from orchestration.assets.raw import raw_assets
@@ -16,7 +17,7 @@ from orchestration.sensors import landing_area_sensor, record_run_failures
 
 # what the nightly refresh materializes; partner statistics are fetched per reference year by comtrade_refresh
 NIGHTLY_ASSETS = [*raw_assets, rule_results, *dbt_models, data_docs, published_marts, findings_report]
-ASSETS = [comtrade_api, *NIGHTLY_ASSETS]
+ASSETS = [*landing_specs, comtrade_api, *NIGHTLY_ASSETS]
 CHECKS = gx_checks
 
 defs = Definitions(

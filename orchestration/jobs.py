@@ -12,11 +12,12 @@ from pathlib import Path
 from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job, in_process_executor
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from orchestration.assets.landing import COMTRADE_API
 from orchestration.ingest.readers import file_day, scan
 
 nightly_refresh = define_asset_job(
     "nightly_refresh",
-    selection=AssetSelection.all() - AssetSelection.assets(["landing", "comtrade_api"]),
+    selection=AssetSelection.all() - AssetSelection.groups("landing"),
     executor_def=in_process_executor,
     description="Load a lodgement day (or a range), rebuild what changed, run every quality check, publish.",
 )
@@ -31,7 +32,7 @@ nightly_schedule = build_schedule_from_partitioned_job(
 
 comtrade_refresh = define_asset_job(
     "comtrade_refresh",
-    selection=AssetSelection.assets(["landing", "comtrade_api"]),
+    selection=AssetSelection.assets(COMTRADE_API),
     executor_def=in_process_executor,
     description="Fetch one reference year of partners' records about Oman from the UN Comtrade API.",
 )

@@ -25,6 +25,7 @@ from dagster import (
 from orchestration import settings
 from orchestration.ingest.readers import deliverable_paths, file_day
 from orchestration.jobs import landing_days, nightly_refresh, range_tags
+from orchestration.resources import LandingAreaResource
 
 WATCHED = ("declarations", "partner_trade", "reference")
 
@@ -56,17 +57,17 @@ def runs_for_changes(changed: list[str], landing) -> list[RunRequest]:
     default_status=DefaultSensorStatus.STOPPED,
     description="New or re-delivered files in the landing area start a refresh of what they change.",
 )
-def landing_area_sensor(context: SensorEvaluationContext):
-    landing = settings.landing_dir()
+def landing_area_sensor(context: SensorEvaluationContext, landing: LandingAreaResource):
+    root = landing.root
     seen = json.loads(context.cursor) if context.cursor else {}
-    current = landing_signatures(landing)
+    current = landing_signatures(root)
     changed = sorted(rel for rel, signature in current.items() if seen.get(rel) != signature)
     context.update_cursor(json.dumps(current))
     if not changed:
-        yield SkipReason(f"no new or re-delivered file in {landing}")
+        yield SkipReason(f"no new or re-delivered file in {root}")
         return
     context.log.info(f"{len(changed)} new or re-delivered file(s), e.g. {changed[:3]}")
-    yield from runs_for_changes(changed, landing)
+    yield from runs_for_changes(changed, root)
 
 
 def _reason(error) -> str:

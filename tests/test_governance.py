@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.assets.dbt import DBT_EXECUTABLE, ensure_manifest
+from orchestration.assets.dbt import DBT_EXECUTABLE
+from orchestration.assets.dbt import manifest as dbt_manifest
 from orchestration.definitions import defs
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -190,7 +191,7 @@ def test_pseudonyms_are_keyed_hashes_and_the_key_never_leaks(two_refreshes):
 
 
 def test_every_model_has_a_description_an_owner_and_a_classification():
-    manifest = json.loads(ensure_manifest().read_text())
+    manifest = dbt_manifest()
     for node in manifest["nodes"].values():
         if node["resource_type"] not in ("model", "seed"):
             continue

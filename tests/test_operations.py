@@ -13,12 +13,13 @@ from dagster import (
     DagsterRunStatus,
     build_run_status_sensor_context,
     build_schedule_context,
-    build_sensor_context,
     materialize,
 )
+from dagster import build_sensor_context as build_context
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from orchestration.definitions import defs
+from orchestration.resources import LandingAreaResource
 from orchestration.sensors import landing_area_sensor, record_run_failures
 
 
@@ -33,9 +34,14 @@ def test_the_schedule_runs_the_previous_lodgement_day_at_two_in_muscat():
     assert nightly_schedule.cron_schedule == "0 2 * * *" and nightly_schedule.execution_timezone == "Asia/Muscat"
 
 
-def test_the_landing_sensor_runs_what_new_or_redelivered_files_change(small_demo, monkeypatch):
+def test_the_landing_sensor_runs_what_new_or_redelivered_files_change(small_demo, monkeypatch, tmp_path):
     landing, _ = small_demo
-    monkeypatch.setenv("CUSTOMS_LANDING_DIR", str(landing))
+    monkeypatch.setenv("CUSTOMS_LANDING_DIR", str(tmp_path / "elsewhere"))  # the sensor reads its resource
+    resources = {"landing": LandingAreaResource(path=str(landing))}
+
+    def build_sensor_context(**kwargs):
+        return build_context(resources=resources, **kwargs)
+
     with DagsterInstance.ephemeral() as instance:
         first = landing_area_sensor.evaluate_tick(build_sensor_context(instance=instance))
         assert len(first.run_requests) == 1  # everything is new: one run over all the days

@@ -8,6 +8,7 @@ year is marked incomplete (`_incomplete.json`) and the step fails, so a partial 
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetMaterialization,
     Config,
     Failure,
@@ -17,6 +18,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from orchestration.assets.landing import COMTRADE_API
 from orchestration.ingest.comtrade import (
     Chunk,
     ComtradeError,
@@ -70,9 +72,10 @@ class ComtradeFetch(Config):
 
 
 @asset(
-    key=["landing", "comtrade_api"],
+    key=COMTRADE_API,
+    deps=[AssetKey(["raw", "countries"]), AssetKey(["raw", "hs_nomenclature"])],  # the codes it asks for
     partitions_def=YEARLY,
-    group_name="raw",
+    group_name="landing",
     owners=["team:customs-data-engineering"],
     kinds={"python"},
     pool=WAREHOUSE_POOL,

@@ -1,8 +1,8 @@
 """The dbt project as Dagster assets.
 
 Asset keys are `[schema, model]` (`staging/stg_declaration_items`, `marts/mirror_gaps`), groups are
-the model's folder, owners and data classification come from the model's `meta`. The dbt sources
-`raw.<table>` map onto the raw assets of the same keys.
+the schema (the key's prefix, as for every asset), owners and data classification come from the
+model's `meta`. The dbt sources `raw.<table>` map onto the raw assets of the same keys.
 
 The one dbt project is materialized by two `@dbt_assets` from the same manifest, split at the quality
 gate: `dbt_staging` (staging models and seeds), then `dbt_warehouse` (intermediate and marts). A
@@ -13,12 +13,12 @@ marts are built by a separate step. The split costs one more dbt invocation (abo
 
 import contextlib
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
+import warnings
 from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,56 +30,50 @@ from orchestration import settings
 from orchestration.assets.table_metadata import column_descriptions, table_metadata
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
-DBT_PROJECT = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
-MANIFEST = Path(DBT_PROJECT.manifest_path)
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the environment's dbt, activated or not
 DBT_INVOCATIONS_KEPT = 4  # two nightly runs' worth, to read their logs and run results
 # dagster-dbt's folder per invocation: `<op>-<run id[:7]>-<uuid[:7]>`, or `<uuid[:7]>` outside a run
 _INVOCATION_DIR = re.compile(r"(\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
+PROJECT_FILES = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+# profiles.yml reads these vars first (then the environment), so each invocation names its warehouse
+PATH_VAR, MEMORY_VAR = "customs_duckdb_path", "customs_duckdb_memory_limit"
 
 
-def ensure_manifest() -> Path:
-    """Parse the dbt project when its manifest is missing or older than any project file, so a fresh
-    clone, the UI and the tests always see the current models."""
-    sources = [
-        p
-        for d in ("models", "macros", "seeds", "tests")
-        for p in (settings.DBT_PROJECT_DIR / d).rglob("*")
-        if p.is_file()
-    ] + [settings.DBT_PROJECT_DIR / "dbt_project.yml"]
-    newest = max(p.stat().st_mtime for p in sources)
-    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
-        env = {
-            **os.environ,
-            settings.DUCKDB_PATH_ENV: str(settings.duckdb_path()),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
-        subprocess.run(
-            [
-                DBT_EXECUTABLE,
-                "parse",
-                "--quiet",
-                "--project-dir",
-                str(settings.DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(settings.DBT_PROJECT_DIR),
-            ],
-            check=True,
-            env=env,
-            cwd=settings.DBT_PROJECT_DIR,
-        )
-    return MANIFEST
+@cache
+def dbt_project() -> DbtProject:
+    """The dbt project. Its manifest is built before the code location loads (`make setup` runs
+    `dbt parse`), so loading it runs nothing; only under `dagster dev` is it re-parsed on load."""
+    project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    return project
+
+
+@cache
+def manifest() -> dict[str, Any]:
+    """The parsed manifest, read once per process."""
+    path = Path(dbt_project().manifest_path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make setup` (it runs `dbt parse`) before loading the code")
+    if path.stat().st_mtime < _newest_project_file():
+        warnings.warn(f"{path} is older than the dbt project's files: run `make setup` to parse it again", stacklevel=2)
+    return json.loads(path.read_text())
+
+
+def _newest_project_file() -> float:
+    paths = [settings.DBT_PROJECT_DIR / name for name in PROJECT_FILES]
+    files = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    return max(f.stat().st_mtime for f in files)
 
 
 def model_keys(schema: str) -> list[AssetKey]:
     """Asset keys of the dbt models built into `schema` (e.g. every mart)."""
-    nodes = json.loads(ensure_manifest().read_text())["nodes"].values()
+    nodes = manifest()["nodes"].values()
     names = sorted(n["name"] for n in nodes if n["resource_type"] == "model" and n["config"].get("schema") == schema)
     return [AssetKey([schema, name]) for name in names]
 
 
 class CustomsDbtTranslator(DagsterDbtTranslator):
-    """Keys by schema, groups by layer, owners and classification from `meta`."""
+    """Keys and groups by schema, owners and classification from `meta`."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
@@ -88,10 +82,8 @@ class CustomsDbtTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        if dbt_resource_props["resource_type"] == "seed":
-            return "raw"
-        if dbt_resource_props["resource_type"] == "model":
-            return dbt_resource_props["fqn"][1]
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return self.get_asset_key(dbt_resource_props).path[0]
         return super().get_group_name(dbt_resource_props)
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str] | None:
@@ -129,6 +121,14 @@ def refresh_window(warehouse: WarehouseResource) -> tuple[str | None, str | None
     return (day.isoformat() if day else None), (until.isoformat() if until else None)
 
 
+def dbt_build_args(refresh_from: str | None, full_refresh: bool, warehouse_path: str, memory_limit: str) -> list[str]:
+    """The `dbt build` arguments of one step. The warehouse file and memory limit go in as vars that
+    profiles.yml reads, so the invocation builds the file this run is configured with and the process
+    environment is left alone. No selection: dagster-dbt adds the step's selected models itself."""
+    dbt_vars = {"refresh_from": refresh_from, PATH_VAR: warehouse_path, MEMORY_VAR: memory_limit}
+    return ["build", "--vars", json.dumps(dbt_vars, sort_keys=True), *(["--full-refresh"] if full_refresh else [])]
+
+
 def run_dbt_build(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
@@ -137,11 +137,8 @@ def run_dbt_build(
 ):
     """`dbt build` of the selected models against the warehouse file Dagster is configured with,
     incremental models rebuilding from the earliest day changed since the last successful build."""
-    os.environ[settings.DUCKDB_PATH_ENV] = warehouse.path  # profiles.yml reads the same variable
     refresh_from, _ = refresh_window(warehouse)
-    args = ["build", "--vars", json.dumps({"refresh_from": refresh_from})]
-    if config.full_refresh:
-        args.append("--full-refresh")
+    args = dbt_build_args(refresh_from, config.full_refresh, warehouse.path, warehouse.memory_limit)
     context.log.info(
         f"incremental models rebuild from {refresh_from or 'nothing (no change since the last build)'}"
         + (" (full refresh)" if config.full_refresh else "")
@@ -216,8 +213,8 @@ STAGING_SELECTION = "path:models/staging path:seeds"
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
-    project=DBT_PROJECT,
+    manifest=manifest(),
+    project=dbt_project(),
     dagster_dbt_translator=CustomsDbtTranslator(),
     select=STAGING_SELECTION,
     name="dbt_staging",
@@ -230,8 +227,8 @@ def dbt_staging(
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
-    project=DBT_PROJECT,
+    manifest=manifest(),
+    project=dbt_project(),
     dagster_dbt_translator=CustomsDbtTranslator(),
     exclude=STAGING_SELECTION,
     name="dbt_warehouse",
@@ -248,4 +245,4 @@ def dbt_warehouse(
 dbt_models = [dbt_staging, dbt_warehouse]
 
 
-dbt_resource = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
+dbt_resource = DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)

@@ -163,7 +163,7 @@ def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_V
 @asset(
     key=["published", "marts"],
     deps=[*model_keys("marts"), AssetKey(["quality", "rule_results"])],  # the history of this run included
-    group_name="marts",
+    group_name="published",
     owners=["team:customs-data-engineering"],
     kinds={"duckdb", "parquet", "python"},
     pool=WAREHOUSE_POOL,

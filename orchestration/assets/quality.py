@@ -2,31 +2,72 @@
 
 `quality/rule_results` records the result files the GX checks wrote in the append-only history
 (`quality.rule_results`, one row per rule per validation run, and `quality.validation_runs`, whether
-each run was recorded whole), which the dbt view `marts.data_quality_results` reads live. It sits
-downstream of every checked asset, so it runs after their blocking checks: the checks themselves
-never need the warehouse's write lock. `quality/data_docs` then rebuilds the Great Expectations Data
-Docs site and links it from its metadata.
+each run was recorded whole), which the dbt view `marts.data_quality_results` reads live. It runs
+after every GX check of the run (see `last_checked` for why a few deps suffice), so the checks
+themselves never need the warehouse's write lock. `quality/data_docs` then rebuilds the Great
+Expectations Data Docs site and links it from its metadata.
 """
 
-import json
+from collections import defaultdict
+from collections.abc import Sequence
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetChecksDefinition,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
+from orchestration.assets.comtrade import comtrade_api
+from orchestration.assets.dbt import dbt_models
+from orchestration.assets.landing import landing_specs
+from orchestration.assets.raw import raw_assets
 from orchestration.assets.table_metadata import table_metadata
-from orchestration.checks import gx_project_dir, results_dir
+from orchestration.checks import gx_checks, gx_project_dir, results_dir
 from orchestration.quality.results import RULE_RESULTS_TABLE, VALIDATION_RUNS_TABLE, record_validation_runs
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from orchestration.settings import EXPECTATIONS_DIR
 
 OWNER = "team:data-governance"
-CHECKED_ASSETS = sorted(
-    {tuple(json.loads(p.read_text())["meta"]["table"].split(".")) for p in EXPECTATIONS_DIR.glob("*.json")}
-)
+UPSTREAM = [*landing_specs, comtrade_api, *raw_assets, *dbt_models]  # every asset a GX check can be on
+
+
+def last_checked(assets: Sequence[AssetsDefinition | AssetSpec], checks: Sequence[AssetChecksDefinition]):
+    """The checked assets `quality/rule_results` depends on: those whose checks no other checked
+    asset's materialization waits for. The GX checks are blocking, so a step that reads a checked
+    asset made by another step waits for that asset's checks, and so does everything downstream of
+    that step, its own checks included. Depending on these few assets (Dagster then also waits for
+    their blocking checks) therefore waits for every check, without an edge to each checked asset.
+    An asset followed only by checked assets of its own step (a mart and its roll-up, both built by
+    `dbt_warehouse`) stays in: nothing there waits for its check."""
+    step = {}  # asset key -> the node (step) materializing it
+    children = defaultdict(set)
+    for node, definition in enumerate(assets):
+        for spec in definition.specs if isinstance(definition, AssetsDefinition) else [definition]:
+            step[spec.key] = node
+            for dep in spec.deps:
+                children[dep.asset_key].add(spec.key)
+    checked = {key.asset_key for check in checks for key in check.check_keys}
+
+    def waits_for(key: AssetKey) -> set[AssetKey]:
+        """Assets materialized after `key`'s checks: downstream of a step that reads it from another."""
+        found, todo = set(), [c for c in children[key] if step.get(c) != step[key]]
+        while todo:
+            if (child := todo.pop()) not in found:
+                found.add(child)
+                todo.extend(children[child])
+        return found
+
+    last = [key for key in checked if not waits_for(key) & (checked - {key})]
+    return sorted(last, key=AssetKey.to_user_string)
 
 
 @asset(
     key=["quality", "rule_results"],
-    deps=[AssetKey(list(key)) for key in CHECKED_ASSETS],
+    deps=last_checked(UPSTREAM, gx_checks),
     group_name="quality",
     owners=[OWNER],
     kinds={"duckdb", "python"},

@@ -34,6 +34,7 @@ from dagster import (
 )
 
 from orchestration import reference, settings
+from orchestration.assets.landing import landing_sources
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.ingest import contracts, restricted
 from orchestration.ingest.comtrade import INCOMPLETE_MARKER, incomplete_years
@@ -83,7 +84,7 @@ def _spec(contract: Contract) -> AssetSpec:
     ]
     return AssetSpec(
         raw_key(contract.table),
-        deps=[raw_key(t) for t in sorted(contract.references)],
+        deps=[*landing_sources(contract.table), *(raw_key(t) for t in sorted(contract.references))],
         description=contract.description,
         group_name="raw",
         owners=[OWNER],

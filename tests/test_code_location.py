@@ -1,0 +1,93 @@
+"""The code location loads without side effects, builds its dbt arguments purely, and records quality
+results only after every GX check of the nightly run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+from dagster._core.execution.api import create_execution_plan
+
+from orchestration.assets.dbt import MEMORY_VAR, PATH_VAR, dbt_build_args
+from orchestration.assets.quality import UPSTREAM, last_checked
+from orchestration.checks import gx_checks
+from orchestration.definitions import defs
+from orchestration.quality.parameters import AS_OF_TAG, as_of_date
+from orchestration.settings import REPO_ROOT
+
+# Imports the libraries first (dagster's vendored croniter runs `file`, numpy sets and unsets an
+# OpenBLAS variable), then records every subprocess and environment write the location's own modules
+# make. The manifest is made to look stale meanwhile: loading must then warn, not parse.
+AUDITED_IMPORT = """
+import json, os, sys
+import dagster, dagster_dbt, numpy
+manifest = "dbt_project/target/manifest.json"
+times = os.stat(manifest)
+os.utime(manifest, (0, 0))
+seen = []
+sys.addaudithook(lambda event, args: seen.append([event, str(args[0])]) if event in
+                 ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.putenv", "os.unsetenv") else None)
+before = dict(os.environ)
+try:
+    import orchestration.definitions
+finally:
+    os.utime(manifest, ns=(times.st_atime_ns, times.st_mtime_ns))
+print(json.dumps({"events": seen, "environ_changed": dict(os.environ) != before}))
+"""
+
+
+def test_importing_the_code_location_runs_nothing_and_leaves_the_environment_alone():
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_IS_DEV_CLI"}  # `dagster dev` parses on load
+    done = subprocess.run(
+        [sys.executable, "-c", AUDITED_IMPORT], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"events": [], "environ_changed": False}
+    assert "run `make setup` to parse it again" in done.stderr
+
+
+def test_dbt_build_args_name_the_warehouse_and_the_refresh_window_as_vars():
+    args = dbt_build_args("2022-03-01", False, "/data/w.duckdb", "3GB")
+    assert args[:2] == ["build", "--vars"] and len(args) == 3
+    assert json.loads(args[2]) == {"refresh_from": "2022-03-01", PATH_VAR: "/data/w.duckdb", MEMORY_VAR: "3GB"}
+
+
+def test_dbt_build_args_full_refresh_and_nothing_to_rebuild():
+    args = dbt_build_args(None, True, "w.duckdb", "2GB")
+    assert args[-1] == "--full-refresh" and json.loads(args[2])["refresh_from"] is None
+
+
+def test_dbt_build_args_leave_the_selection_to_the_step():
+    """dagster-dbt selects the step's models; a --select here would override a subset run."""
+    for full in (False, True):
+        assert not {"--select", "-s", "--exclude", "--selector"} & set(dbt_build_args("2022-01-01", full, "w", "1GB"))
+
+
+def test_the_run_tag_sets_the_as_of_date_before_the_environment(monkeypatch):
+    monkeypatch.setenv("CUSTOMS_AS_OF_DATE", "2020-01-01")
+    assert as_of_date({AS_OF_TAG: "2022-12-31"}) == date(2022, 12, 31)
+    assert as_of_date({}) == date(2020, 1, 1)
+
+
+def _ancestors(plan, step_key: str) -> set[str]:
+    found, todo = set(), [step_key]
+    while todo:
+        for dep in plan.get_step_by_key(todo.pop()).get_execution_dependency_keys():
+            if dep not in found:
+                found.add(dep)
+                todo.append(dep)
+    return found
+
+
+def test_rule_results_runs_after_every_gx_check_of_the_nightly_run_without_depending_on_every_asset():
+    plan = create_execution_plan(defs.resolve_job_def("nightly_refresh"))
+    gx_steps = {s.key for s in plan.steps if "gx_" in s.key}
+    assert len(gx_steps) == len(gx_checks)
+    assert gx_steps <= _ancestors(plan, "quality__rule_results")
+    deps = last_checked(UPSTREAM, gx_checks)
+    assert len(deps) < len(gx_checks) / 2
+    # a mart and its roll-up are built by one step: nothing waits for the mart's check but its own deps
+    assert {"marts/mirror_gaps", "marts/mirror_gaps_by_hs2"} <= {k.to_user_string() for k in deps}
