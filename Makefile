@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test ui demo clean setup bench bench-large bench-xl
+.PHONY: run test test-fast ui demo clean setup bench bench-large bench-xl
 
 DBT_DIR := dbt_project
 MANIFEST := $(DBT_DIR)/target/manifest.json
@@ -44,6 +44,12 @@ run: setup  ## generate the demo (first time), materialize every asset, print wh
 
 demo: setup  ## regenerate the demo dataset (ITEMS=... MONTHS=...)
 	$(PY) -m orchestration.cli demo --force $(if $(ITEMS),--items $(ITEMS)) $(if $(MONTHS),--months $(MONTHS))
+
+test-fast: setup  ## under a minute: lint, the pure-function and small-load tests, the dbt unit tests
+	$(VENV)/bin/ruff check orchestration tests benchmarks
+	$(PY) -m pytest -m fast -q
+	$(VENV)/bin/dbt test --quiet --select "test_type:unit" --project-dir $(DBT_DIR) --profiles-dir $(DBT_DIR) \
+		--vars '{customs_duckdb_path: $(CUSTOMS_VAR_DIR)/unit_tests.duckdb}'
 
 test: setup  ## lint, then the test suite (slow scale tests excluded; they run in the benchmark)
 	$(VENV)/bin/ruff check orchestration tests benchmarks

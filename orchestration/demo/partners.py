@@ -12,6 +12,7 @@ from orchestration import reference
 from orchestration.demo import catalog as cat
 from orchestration.demo.declarations import Generator
 from orchestration.demo.tariff import ISO3, chapter, cif_fob_margin, lookup
+from orchestration.rules import home_comtrade_code
 
 
 @cache
@@ -102,7 +103,7 @@ def _to_comtrade(gen: Generator, cells: dict, noise: float) -> list[dict]:
                 "reporterDesc": c.name,
                 "flowCode": flow,
                 "flowDesc": {"M": "Import", "X": "Export", "RX": "Re-export", "RM": "Re-import"}[flow],
-                "partnerCode": 512,
+                "partnerCode": home_comtrade_code(),
                 "partnerISO": "OMN",
                 "partnerDesc": "Oman",
                 "partner2Code": 0,
