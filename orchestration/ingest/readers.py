@@ -298,6 +298,7 @@ def _stage_csv(con, contract: Contract, files: list[LandingFile], header: list[s
     columns = "{" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in header) + "}"
     available = {n.lower(): n for n in header}
     paths = "[" + ", ".join(f"'{_sql_str(str(f.path))}'" for f in files) + "]"
+    con.execute("DROP TABLE IF EXISTS _csv_errors; DROP TABLE IF EXISTS _csv_scans")  # left by a failed read
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _csv AS
         SELECT * FROM read_csv({paths}, header = true, auto_detect = false,
