@@ -59,10 +59,11 @@ def in_days(n: int) -> str:
 
 NOT_DATA = [
     ("net_mass_kg", "NaN", "net_mass_kg: not a finite number (NaN)"),
-    ("customs_value_omr", "Infinity", "customs_value_omr: not a finite number (Infinity)"),
+    ("customs_value_omr", "Infinity", "customs_value_omr: not a finite number"),
     ("invoice_amount", "-inf", "invoice_amount: not a finite number (-inf)"),
     ("item_no", "0x10", "item_no: not a valid integer (0x10)"),
-    ("supplementary_qty", "1_000", "supplementary_qty: not a valid decimal (1_000)"),
+    ("supplementary_qty", "1_000", "supplementary_qty: not a valid decimal"),
+    ("invoice_amount", "12345678901.234", "invoice_amount: more decimals than the 2 the contract allows"),
     ("customs_value_omr", "-0.0001", "customs_value_omr: more decimals than the 3 the contract allows"),
     ("vat_omr", "19.2251", "vat_omr: more decimals than the 3"),
     ("lodged_at", "epoch", "lodged_at: outside the plausible dates 1990-01-01 to"),
@@ -100,12 +101,21 @@ def test_released_at_infinity_and_a_nan_in_a_partner_record_are_quarantined(con,
     assert "released_at: outside the plausible dates" in reasons(con)[1]
     folder = landing / "partner_trade"
     folder.mkdir(parents=True)
-    body = _comtrade_body([RECORD, {**RECORD, "cmdCode": "851714", "primaryValue": float("nan")}])
-    (folder / "nan.json").write_text(body)  # json.dumps writes NaN, as a careless exporter would
+    body = _comtrade_body(
+        [RECORD, {**RECORD, "cmdCode": "851714", "primaryValue": float("nan")}, {**RECORD, "cmdCode": "851762"}]
+    )  # json.dumps writes NaN, as a careless exporter would
+    (folder / "nan.json").write_text(
+        body.replace(
+            '"cmdCode": "851762", "customsCode": "C00", "motCode": 0, "qtyUnitCode": 5, "qty": 100',
+            '"cmdCode": "851762", "customsCode": "C00", "motCode": 0, "qtyUnitCode": 5, "qty": 1e400',
+        )
+    )
     report = load(con, landing, contracts.PARTNER_TRADE, "partner_trade")
-    assert (report.loaded, report.quarantined) == (1, 1)
-    why = con.execute("SELECT reasons FROM raw.quarantine WHERE table_name = 'partner_trade'").fetchall()
-    assert why == [("primaryValue: not a finite number (NaN)",)]
+    assert (report.loaded, report.quarantined) == (1, 2)
+    why = con.execute(
+        "SELECT reasons FROM raw.quarantine WHERE table_name = 'partner_trade' ORDER BY source_row"
+    ).fetchall()
+    assert why == [("primaryValue: not a finite number (NaN)",), ("qty: not a finite number",)]  # 1e400 is infinite
 
 
 def test_gzipped_csv_loads_and_unreadable_deliveries_are_rejected_with_their_reason(con, tmp_path):
@@ -312,3 +322,28 @@ def test_a_partner_year_fetched_only_in_part_is_named_in_the_delivery_warnings()
 
     warnings = delivery_warnings(LoadReport("partner_trade", "l1"), [], {2022: ["IND", "PAK"]})
     assert warnings == ["partner records of 2022 are incomplete: IND, PAK failed to fetch (see _incomplete.json)"]
+
+
+def test_a_second_pseudonymisation_key_is_refused_instead_of_splitting_every_trader(con, tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("CUSTOMS_PSEUDONYMISATION_KEY", "the-first-key")
+    write_csv(landing / "declarations" / "a.csv", [item()])
+    load(con, landing)
+    monkeypatch.setenv("CUSTOMS_PSEUDONYMISATION_KEY", "another-key")
+    write_csv(landing / "declarations" / "b.csv", [item(declaration_id="B")])
+    with pytest.raises(PermissionError, match="not the one the keys in .* were made with"):
+        load_files(con, contracts.DECLARATION_ITEMS, scan(landing, "declarations"))
+    assert con.execute("SELECT count(*) FROM raw.declaration_items").fetchall()[0][0] == 1  # nothing half-loaded
+
+
+def test_duplicates_are_found_when_an_optional_key_part_is_absent_and_wildcard_names_are_refused(con, tmp_path):
+    folder = tmp_path / "landing" / "partner_trade"
+    folder.mkdir(parents=True)
+    header = [k for k in RECORD if k not in ("customsCode", "motCode")]  # optional parts of the key, absent
+    line = ",".join("" if RECORD[k] is None else str(RECORD[k]) for k in header)
+    (folder / "a.csv").write_text(",".join(header) + "\n" + line + "\n" + line + "\n")
+    (folder / "a_*.csv").write_text(",".join(header) + "\n" + line + "\n")
+    report = load(con, tmp_path / "landing", contracts.PARTNER_TRADE, "partner_trade")
+    status = {f.relpath.rsplit("/", 1)[-1]: f for f in report.files}
+    assert (status["a.csv"].loaded, status["a.csv"].quarantined) == (1, 1)
+    assert status["a_*.csv"].status == "rejected" and "wildcard" in status["a_*.csv"].error

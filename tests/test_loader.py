@@ -110,7 +110,7 @@ def test_rows_breaking_the_contract_are_quarantined_with_every_reason(con, tmp_p
     why = reasons(con)
     assert why[2] == "item_no: must be an integer >= 1"
     assert why[3] == "item_no: not a valid integer (1.5)"
-    assert "flow: must be M or X" in why[4] and "lodged_at: not a valid timestamp (yesterday)" in why[4]
+    assert "flow: must be M or X" in why[4] and "lodged_at: not a valid timestamp" in why[4]
     assert (
         "hs_code: must be 6 to 12 digits" in why[5] and "origin_country: must be an ISO 3166-1 alpha-2 code" in why[5]
     )

@@ -36,12 +36,13 @@ LINEAGE = (
     ("_loaded_at", "TIMESTAMP"),
 )
 # characters that parse but cannot be seen: a key holding one never matches its twin
-INVISIBLE = (
-    "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\x{a0}\\x{ad}\\x{200b}-\\x{200f}\\x{2028}-\\x{202f}\\x{2060}\\x{feff}]"
-)
+# controls, formats (zero-width, bidi marks, BOM, soft hyphen, tags), line/paragraph separators and
+# every space but the ASCII one
+INVISIBLE = "[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{202f}\\x{205f}\\x{3000}]"
 INTEGER_TEXT = "[+-]?[0-9]+([.]0*)?"
 NUMBER_TEXT = "[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
 NOT_FINITE = "[+-]?(nan|inf|infinity)"
+ECHOED_LENGTH = 4  # longer values are shown only in the restricted store
 FLOAT_NOISE = 1e-12  # relative: a few thousand ulps of a double, far below any money's scale
 
 
@@ -115,9 +116,11 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     landing area, and quarantined rows as delivered no longer stay in the warehouse."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     clear = {c.name.lower() for c in contract.columns if c.pseudonym}
-    if clear & _columns(con, "raw", contract.table):
+    if clear & _columns(con, "raw", contract.table):  # both or neither: a kill in between would strand the table
+        con.execute("BEGIN TRANSACTION")
         con.execute(f"DROP TABLE raw.{contract.table}")
         con.execute("DELETE FROM raw.load_log WHERE table_name = ?", [contract.table])
+        con.execute("COMMIT")
     columns = [(c.raw_name, c.type) for c in contract.columns] + list(contract.extra_columns) + list(LINEAGE)
     columns += [(f"{c.keyed_ref}_ref", "VARCHAR") for c in contract.columns if c.keyed_ref]
     con.execute(
@@ -272,12 +275,19 @@ def _subst(template: str, name: str, sql: str) -> str:
     return re.sub(rf"\b{name}\b", sql, template)
 
 
+def _echo(s: str) -> str:
+    """The offending value for the reason, if it is short enough to be a code or a number's text
+    (`QQ`, `NaN`, `0x10`): a longer one may be a party identifier delivered in the wrong column, and
+    reasons are read outside the restricted store, which keeps the row as delivered."""
+    return f"CASE WHEN length({s}) <= {ECHOED_LENGTH} THEN ' (' || {s} || ')' ELSE '' END"
+
+
 def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list[str]:
     """What makes a value that parses not data: its type, finiteness, scale, date window, hidden
     characters. `r` is the delivered text, `s` the trimmed, normalised text, `v` the typed value."""
     reasons = []
     kind = c.type.split("(")[0].upper()
-    echo = f"' (' || left({s}, 40) || ')'"
+    echo = _echo(s)
     if not c.free_text:
         reasons.append(
             f"CASE WHEN regexp_matches({r}, '{INVISIBLE}') THEN '{c.name}: contains an invisible character ('"
@@ -286,7 +296,9 @@ def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list
     if kind in ("INTEGER", "BIGINT"):
         bad = f"{s} IS NOT NULL AND ({v} IS NULL OR NOT regexp_full_match({s}, '{INTEGER_TEXT}'))"
     elif kind in ("DECIMAL", "DOUBLE"):
-        not_finite = f"regexp_full_match(lower({s}), '{NOT_FINITE}')"
+        not_finite = (
+            f"(regexp_full_match(lower({s}), '{NOT_FINITE}') OR coalesce(isinf(TRY_CAST({s} AS DOUBLE)), false))"
+        )
         reasons.append(f"CASE WHEN {not_finite} THEN '{c.name}: not a finite number' || {echo} END")
         bad = f"{s} IS NOT NULL AND NOT {not_finite} AND ({v} IS NULL OR NOT regexp_full_match({s}, '{NUMBER_TEXT}'))"
         if kind == "DECIMAL":
@@ -294,7 +306,8 @@ def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list
             # more decimals than the scale, beyond the binary noise of a double (241.58000000000004 is
             # 241.58 as a float export writes it; -0.0001 in a 3-decimal column is not 0)
             as_double = f"CAST({v} AS DOUBLE)"
-            decimals = f"abs(TRY_CAST({s} AS DOUBLE) - {as_double}) > {FLOAT_NOISE} * greatest(1, abs({as_double}))"
+            noise = f"least({FLOAT_NOISE} * greatest(1, abs({as_double})), {0.1 * 10**-scale})"
+            decimals = f"abs(TRY_CAST({s} AS DOUBLE) - {as_double}) > {noise}"
             reasons.append(
                 f"CASE WHEN {v} IS NOT NULL AND {decimals} THEN '{c.name}: more decimals than the {scale} "
                 f"the contract allows (nothing is rounded on the way in)' || {echo} END"
@@ -344,7 +357,7 @@ def validation_sql(
             looked_up = _subst(c.reference.expr, "v", v)
             reasons.append(
                 f"CASE WHEN {v} IS NOT NULL AND {looked_up} NOT IN (SELECT k FROM ({known}) AS known(k) "
-                f"WHERE k IS NOT NULL) THEN '{c.name}: not in the {c.reference.name} (' || left({s}, 40) || ')' END"
+                f"WHERE k IS NOT NULL) THEN '{c.name}: not in the {c.reference.name}' || {_echo(s)} END"
             )
     for rule, message in contract.row_rules:
         reasons.append(f"CASE WHEN NOT coalesce({rule}, true) THEN '{_q(message)}' END")
@@ -380,7 +393,7 @@ def _check(con, contract: Contract, staged: list[LandingFile], references: set[s
                        first_value(c._source_file || ' row ' || c._source_row) OVER w AS _first
                 FROM _checked AS c
                 JOIN (SELECT {key} FROM _checked WHERE len(_reasons) = 0 GROUP BY {key} HAVING count(*) > 1) AS k
-                    USING ({key})
+                    ON {_same("c", "k", key_cols)}
                 WHERE len(c._reasons) = 0
                 WINDOW w AS (PARTITION BY {c_key} ORDER BY c._source_file, c._source_row)
             ) WHERE _rank > 1
@@ -396,12 +409,17 @@ def _check(con, contract: Contract, staged: list[LandingFile], references: set[s
         FROM (
             SELECT {r_key}, min(r._source_file) AS _from
             FROM raw.{contract.table} AS r
-            JOIN (SELECT DISTINCT {key} FROM _checked) AS k USING ({key})
+            JOIN (SELECT DISTINCT {key} FROM _checked) AS k ON {_same("r", "k", key_cols)}
             WHERE r._source_file NOT IN ({files})
             GROUP BY {r_key}
         ) AS e
-        WHERE {" AND ".join(f"_checked.{k} = e.{k}" for k in key_cols)}
+        WHERE {_same("_checked", "e", key_cols)}
     """)
+
+
+def _same(a: str, b: str, columns: list[str]) -> str:
+    """Rows of `a` and `b` with the same key, an absent optional part (NULL) matching an absent one."""
+    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in columns)
 
 
 def _pseudonyms(con, contract: Contract) -> pa.Table | None:
@@ -428,12 +446,7 @@ def _pseudonyms(con, contract: Contract) -> pa.Table | None:
 def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, report: LoadReport, store: Path) -> None:
     table, load_id = contract.table, report.load_id
     now = datetime.now(UTC).replace(tzinfo=None)
-    counts = {
-        r[0]: r[1:]
-        for r in con.execute("""
-        SELECT _source_file, count(*), count(*) FILTER (WHERE len(_reasons) = 0) FROM _checked GROUP BY 1
-    """).fetchall()
-    }
+    received = dict(con.execute("SELECT _source_file, count(*) FROM _checked GROUP BY 1").fetchall())
     keys = _pseudonyms(con, contract)
     values, joins, names = [], [], []
     for c in contract.columns:
@@ -463,7 +476,8 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
     """).to_arrow_table()
     if staged:
         replaced = None if contract.replace_all else [f.relpath for f in staged]
-        restricted.store_load(store, keys, records, table, replaced, load_id, now)
+        fingerprint = restricted.key_fingerprint(restricted.pseudonymisation_key()[0])
+        restricted.store_load(store, fingerprint, keys, records, table, replaced, load_id, now)
     con.execute("BEGIN TRANSACTION")
     try:
         if staged:
@@ -492,6 +506,17 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
             """,
                 [load_id, now],
             )
+        # what was written, counted apart from what was received: a row lost between them fails the reconcile
+        loaded = dict(
+            con.execute(
+                f"SELECT _source_file, count(*) FROM raw.{table} WHERE _load_id = ? GROUP BY 1", [load_id]
+            ).fetchall()
+        )
+        quarantined = dict(
+            con.execute(
+                "SELECT source_file, count(*) FROM raw.quarantine WHERE load_id = ? GROUP BY 1", [load_id]
+            ).fetchall()
+        )
         for f in pending:
             if f.relpath in rejected:
                 rows = count_rows(f)
@@ -499,8 +524,14 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
                     f.relpath, f.sha256, "rejected", rows, rejected_rows=rows, error=rejected[f.relpath]
                 )
             else:
-                received, loaded = counts.get(f.relpath, (0, 0))
-                result = FileResult(f.relpath, f.sha256, "loaded", received, loaded, received - loaded)
+                result = FileResult(
+                    f.relpath,
+                    f.sha256,
+                    "loaded",
+                    received.get(f.relpath, 0),
+                    loaded.get(f.relpath, 0),
+                    quarantined.get(f.relpath, 0),
+                )
             con.execute(
                 "INSERT INTO raw.load_log BY NAME SELECT ? AS load_id, ? AS table_name, ? AS source_file, "
                 "? AS source_hash, ? AS status, ? AS rows_received, ? AS rows_loaded, ? AS rows_quarantined, "

@@ -38,6 +38,7 @@ FILES = "_files"
 SUFFIXES = {".csv.gz": "csv", ".csv": "csv", ".parquet": "parquet", ".json": "json"}
 SUPPORTED = ", ".join(SUFFIXES)
 DATE_IN_NAME = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+WILDCARDS = re.compile(r"[*?\[\]{}]")
 
 
 def file_format(path: Path) -> str | None:
@@ -67,6 +68,8 @@ def file_day(relpath: str) -> date | None:
 
 
 def name_problem(path: Path) -> str | None:
+    if WILDCARDS.search(path.name):  # DuckDB's readers would expand it to other files
+        return f"the file name holds a wildcard character ({WILDCARDS.search(path.name).group(0)}): rename it"
     match = DATE_IN_NAME.search(path.name)
     if match and file_day(path.name) is None:
         return f"the file name carries an impossible date ({match.group(0)})"
@@ -180,7 +183,8 @@ def stage_files(con: duckdb.DuckDBPyConnection, contract: Contract, files: list[
             if len(group) == 1:
                 rejected[group[0].relpath] = sanitise(str(exc))
                 continue
-            for f in group:  # find the bad file(s); the statement that failed inserted nothing
+            for f in group:  # find the bad file(s), from a clean stage: a reader may have staged some files
+                con.execute(f"DELETE FROM {STAGE} WHERE _source_file = ?", [f.relpath])
                 try:
                     rejected.update(reader(con, contract, [f], header) or {})
                 except (duckdb.Error, FileRejected) as one:
@@ -466,8 +470,10 @@ def _stage_baci(con, contract: Contract, files: list[LandingFile], header: list[
         select = ", ".join(f"{exprs.get(c.source_name, 'NULL')} AS {_ident(c.source_name)}" for c in contract.columns)
         con.execute(f"""
             INSERT INTO {STAGE} BY NAME
-            SELECT {select}, 'baci' AS source_format, '{_sql_str(f.relpath)}' AS _source_file
-            FROM read_csv('{_sql_str(str(f.path))}', header = true, all_varchar = true) AS b
+            SELECT {select}, 'baci' AS source_format, '{_sql_str(f.relpath)}' AS _source_file,
+                   b.file_row_number + 1 AS _source_row
+            FROM (SELECT *, row_number() OVER () - 1 AS file_row_number
+                  FROM read_csv('{_sql_str(str(f.path))}', header = true, all_varchar = true)) AS b
             LEFT JOIN read_csv('{_sql_str(str(countries))}', header = true, all_varchar = true) AS c
                 ON TRY_CAST(c.country_code AS INTEGER) = TRY_CAST({partner} AS INTEGER)
             WHERE TRY_CAST(b.i AS INTEGER) = {home} OR TRY_CAST(b.j AS INTEGER) = {home}

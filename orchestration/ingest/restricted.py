@@ -42,15 +42,26 @@ OWNER_ONLY_FILE = 0o600
 
 def pseudonymisation_key() -> tuple[bytes, str]:
     """The secret key and where it came from (never the key itself in the second element)."""
-    value = os.environ.get(KEY_ENV)
+    value = os.environ.get(KEY_ENV, "").strip()
     if value:
         return value.encode(), f"${KEY_ENV}"
     path = settings.var_dir() / "secrets" / "pseudonymisation.key"
-    if not path.exists():
+    if not path.exists():  # written whole or not at all: a key file cut short would key everything anew
         path.parent.mkdir(parents=True, exist_ok=True, mode=OWNER_ONLY_DIR)
-        path.touch(mode=OWNER_ONLY_FILE)
-        path.write_text(secrets.token_hex(32))
-    return path.read_text().strip().encode(), f"local demo key file {path} (set ${KEY_ENV} in production)"
+        partial = path.with_suffix(".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY_FILE)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        os.replace(partial, path)
+    key = path.read_text().strip()
+    if not key:
+        raise PermissionError(f"the demo key file {path} is empty: restore it or set ${KEY_ENV}")
+    return key.encode(), f"local demo key file {path} (set ${KEY_ENV} in production)"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Tells keys apart without revealing them: the keys in a store were all made with one key."""
+    return hmac.new(key, b"customs-warehouse key fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
 def party_key(key: bytes, party_type: str, party_id: str) -> str:
@@ -92,6 +103,7 @@ def connect(path: Path | None = None, read_only: bool = False) -> Iterator[duckd
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS key_fingerprint (fingerprint VARCHAR, since TIMESTAMP)")
     con.execute("""
         CREATE TABLE IF NOT EXISTS party_keys (
             party_type VARCHAR, party_id VARCHAR, party_key VARCHAR, first_load_id VARCHAR, first_seen TIMESTAMP)
@@ -105,6 +117,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def store_load(
     path: Path,
+    fingerprint: str,
     keys: pa.Table | None,
     records: pa.Table,
     table: str,
@@ -118,9 +131,18 @@ def store_load(
     records but no load-log entry, so the next run loads the same files again and replaces them
     (`replaced_files`; None replaces the whole table's records, for a reference snapshot)."""
     with connect(path) as con:
+        has_keys = keys is not None and keys.num_rows > 0
+        known = [f for (f,) in con.execute("SELECT fingerprint FROM key_fingerprint").fetchall()]
+        if has_keys and known and known[0] != fingerprint:
+            raise PermissionError(
+                f"the pseudonymisation key is not the one the keys in {path} were made with (set ${KEY_ENV} to "
+                "that key; changing it would give every trader a second key)"
+            )
         con.execute("BEGIN TRANSACTION")
         try:
-            if keys is not None and keys.num_rows:
+            if has_keys and not known:
+                con.execute("INSERT INTO key_fingerprint VALUES (?, ?)", [fingerprint, now])
+            if has_keys:
                 con.register("_new_keys", keys)
                 con.execute(
                     """INSERT INTO party_keys
