@@ -80,7 +80,7 @@ mirror_method as (
         'mirror' as method,
         spread.hs6,
         spread.partner_iso3,
-        round(spread.value_gap_omr * spread.share, 3) as value_gap_omr,
+        {{ to_baisa('spread.value_gap_omr * spread.share') }} as value_gap_omr,
         case when coalesce(countries.is_gcc, false) then 0 else coalesce(rates.mfn_duty_rate, 0) end as duty_rate,
         coalesce(rates.vat_rate, 0) as vat_rate
     from spread
@@ -92,9 +92,12 @@ mirror_method as (
 mirror_taxed as (
     select
         period_month, method, hs6, partner_iso3, value_gap_omr,
-        round(value_gap_omr * duty_rate, 3) as duty_omr,
-        round((value_gap_omr + round(value_gap_omr * duty_rate, 3)) * vat_rate, 3) as vat_omr
-    from mirror_method
+        duty_omr,
+        {{ vat_at_risk('value_gap_omr', 'duty_omr', 'vat_rate') }} as vat_omr
+    from (
+        select mirror_method.*, {{ to_baisa('value_gap_omr * duty_rate') }} as duty_omr
+        from mirror_method
+    ) as mirror_duty
 ),
 
 all_methods as (
