@@ -147,7 +147,7 @@ inspections as (
         select distinct 'trader' as party_type, trader_key as party_key, declaration_id, month_index, inspection_outcome
         from all_items where inspection_outcome is not null
         union all
-        select distinct 'declarant', declarant_key, declaration_id, month_index, inspection_outcome
+        select distinct 'declarant' as party_type, declarant_key as party_key, declaration_id, month_index, inspection_outcome
         from all_items where inspection_outcome is not null
     ) as inspected_declarations
     group by party_type, party_key, month_index
@@ -156,7 +156,7 @@ inspections as (
 party_months as (
     select distinct 'trader' as party_type, trader_key as party_key, month_index from items
     union
-    select distinct 'declarant', declarant_key, month_index from items
+    select distinct 'declarant' as party_type, declarant_key as party_key, month_index from items
 ),
 
 -- the overall hit rate of the `reference_months` before each month, from monthly totals

@@ -21,11 +21,12 @@ item_methods as (
            valuation_vat_at_risk_omr as vat_omr
     from risk where undervaluation_omr > 0
     union all
-    select period_month, 'misclassification', hs6, origin_iso3, 0,
-           misclassification_duty_at_risk_omr, misclassification_vat_at_risk_omr
+    select period_month, 'misclassification' as method, hs6, origin_iso3 as partner_iso3, 0 as value_gap_omr,
+           misclassification_duty_at_risk_omr as duty_omr, misclassification_vat_at_risk_omr as vat_omr
     from risk where suggested_hs6 is not null
     union all
-    select period_month, 'origin', hs6, origin_iso3, 0, origin_duty_at_risk_omr, origin_vat_at_risk_omr
+    select period_month, 'origin' as method, hs6, origin_iso3 as partner_iso3, 0 as value_gap_omr,
+           origin_duty_at_risk_omr as duty_omr, origin_vat_at_risk_omr as vat_omr
     from risk where risk_reasons like '%gcc_origin_without_gcc_production%'
 ),
 
