@@ -20,6 +20,7 @@ from .conftest import SMALL
 
 INCREMENTAL = [
     "staging.stg_declaration_items",
+    "intermediate.int_declaration_items",
     "intermediate.int_item_tax_rates",
     "intermediate.int_unit_value_references",
     "intermediate.int_declaration_signals",
