@@ -42,22 +42,38 @@ def _build(db, bad_origin: int = 0, bad_channel: int = 0, duplicate: int = 0) ->
     con.close()
 
 
-# the first rules of the staged-declarations gate, on a table built here
-RULES = [
-    "declarations_present",
-    "declaration_item_key_unique",
-    "declaration_id_present",
-    "flow_valid",
-    "origin_country_known",
-    "risk_channel_valid",
-    "latest_lodgement_is_recent",
+# rules of the declarations gate (the staged table and its derived countries), on a table built here
+GATE_RULES = ["declarations_present", "origin_country_known", "latest_lodgement_is_recent"]
+# rules that dbt tests own in production, written here to exercise uniqueness, presence and a warning
+RUNNER_RULES = [
+    {
+        "type": "expect_compound_columns_to_be_unique",
+        "kwargs": {"column_list": ["declaration_id", "item_no"]},
+        "severity": "critical",
+        "meta": {"rule": "declaration_item_key_unique", "dimension": "uniqueness"},
+    },
+    {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": "declaration_id"},
+        "severity": "critical",
+        "meta": {"rule": "declaration_id_present", "dimension": "completeness"},
+    },
+    {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "risk_channel", "value_set": ["green", "yellow", "red", "blue"]},
+        "severity": "warning",
+        "meta": {"rule": "risk_channel_valid", "dimension": "validity"},
+    },
 ]
+RULES = GATE_RULES + [r["meta"]["rule"] for r in RUNNER_RULES]
 
 
 @pytest.fixture
 def suite(tmp_path):
     spec = json.loads(suite_path("stg_declaration_items").read_text())
-    spec["expectations"] = [e for e in spec["expectations"] if e["meta"]["rule"] in RULES]
+    derived = json.loads(suite_path("int_declaration_items").read_text())
+    gate = [e for e in spec["expectations"] + derived["expectations"] if e["meta"]["rule"] in GATE_RULES]
+    spec["expectations"] = gate + RUNNER_RULES
     (tmp_path / "suites").mkdir()
     (tmp_path / "suites" / "gate.json").write_text(json.dumps(spec))
     return load_suite("gate", tmp_path / "suites")

@@ -19,6 +19,7 @@ STAMP = "1999-12-31 23:59:59"
 
 INCREMENTAL = [
     "staging.stg_declaration_items",
+    "intermediate.int_declaration_items",
     "intermediate.int_item_tax_rates",
     "intermediate.int_unit_value_references",
     "intermediate.int_declaration_signals",

@@ -50,7 +50,7 @@ def test_a_row_for_every_cell_either_side_reports(con):
 
 def test_both_sides_reconcile_with_their_inputs(con):
     national, mart_national = con.execute("""
-        SELECT (SELECT sum(customs_value_usd) FROM staging.stg_declaration_items),
+        SELECT (SELECT sum(customs_value_usd) FROM intermediate.int_declaration_items),
                (SELECT sum(national_value_usd) FROM marts.mirror_gaps)""").fetchall()[0]
     assert float(mart_national) == pytest.approx(float(national), rel=1e-9)
     mirror, reexports, mart_mirror, mart_reexports = con.execute("""

@@ -169,7 +169,7 @@ def test_the_real_reference_files_dropped_in_replace_the_defaults_and_every_join
     con = duckdb.connect(str(db), read_only=True)
     countries, lineage = con.execute("SELECT count(*), any_value(_source_file) FROM raw.countries").fetchall()[0]
     unresolved = con.execute("""
-        SELECT count(*) FROM staging.stg_declaration_items d
+        SELECT count(*) FROM intermediate.int_declaration_items d
         LEFT JOIN staging.stg_hs_nomenclature n ON n.hs_code = d.hs6
         WHERE d.origin_iso3 IS NULL OR d.partner_iso3 IS NULL OR n.hs_code IS NULL""").fetchall()[0][0]
     oman = con.execute("SELECT is_gcc, comtrade_code FROM raw.countries WHERE iso3 = 'OMN'").fetchall()

@@ -29,11 +29,9 @@ select
     cast(mirror_value_adjusted_usd as {{ dbt.type_numeric() }}) as mirror_value_adjusted_usd,
     cast(mirror_reexport_value_usd as {{ dbt.type_numeric() }}) as mirror_reexport_value_usd,
     cast(national_value_usd - mirror_value_adjusted_usd as {{ dbt.type_numeric() }}) as gap_usd,
-    cast(case when mirror_value_adjusted_usd > 0
-        then 100 * (national_value_usd - mirror_value_adjusted_usd) / mirror_value_adjusted_usd end as {{ dbt.type_numeric() }}) as gap_pct,
-    cast(case when national_value_usd + mirror_value_adjusted_usd > 0
-        then abs(national_value_usd - mirror_value_adjusted_usd) / (national_value_usd + mirror_value_adjusted_usd) end
-        as {{ dbt.type_numeric() }}) as symmetric_discrepancy,
+    cast({{ gap_pct('national_value_usd', 'mirror_value_adjusted_usd') }} as {{ dbt.type_numeric() }}) as gap_pct,
+    cast({{ symmetric_discrepancy('national_value_usd', 'mirror_value_adjusted_usd') }} as {{ dbt.type_numeric() }})
+        as symmetric_discrepancy,
     cast(national_net_mass_kg as {{ dbt.type_numeric() }}) as national_net_mass_kg,
     cast(mirror_net_mass_kg as {{ dbt.type_numeric() }}) as mirror_net_mass_kg,
     cast(hs6_rows as integer) as hs6_rows,

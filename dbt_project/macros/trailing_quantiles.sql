@@ -15,30 +15,30 @@
 
 {% macro default__trailing_quantiles(population, targets, keys, months, residues) -%}
     select
-        {% for k in keys %}t.{{ k }}, {% endfor %}
-        t.month_index,
-        count(p.value) as n,
-        {{ percentile_cont('p.value', 0.10) }} as p10,
-        {{ percentile_cont('p.value', 0.25) }} as p25,
-        {{ percentile_cont('p.value', 0.50) }} as p50,
-        {{ percentile_cont('p.value', 0.75) }} as p75,
-        {{ percentile_cont('p.value', 0.90) }} as p90
-    from {{ targets }} as t
-    inner join {{ population }} as p
-        on {% for k in keys %}p.{{ k }} = t.{{ k }} and {% endfor %}
-        p.month_index between t.month_index - {{ months }} and t.month_index - 1
-    where t.month_index % {{ months }} in ({{ residues | join(', ') }})
-    group by {% for k in keys %}t.{{ k }}, {% endfor %}t.month_index
+        {% for k in keys %}targets.{{ k }}, {% endfor %}
+        targets.month_index,
+        count(population.value) as n,
+        {{ percentile_cont('population.value', 0.10) }} as p10,
+        {{ percentile_cont('population.value', 0.25) }} as p25,
+        {{ percentile_cont('population.value', 0.50) }} as p50,
+        {{ percentile_cont('population.value', 0.75) }} as p75,
+        {{ percentile_cont('population.value', 0.90) }} as p90
+    from {{ targets }} as targets
+    inner join {{ population }} as population
+        on {% for k in keys %}population.{{ k }} = targets.{{ k }} and {% endfor %}
+        population.month_index between targets.month_index - {{ months }} and targets.month_index - 1
+    where targets.month_index % {{ months }} in ({{ residues | join(', ') }})
+    group by {% for k in keys %}targets.{{ k }}, {% endfor %}targets.month_index
 {%- endmacro %}
 
 {% macro duckdb__trailing_quantiles(population, targets, keys, months, residues) -%}
     {%- for r in residues %}
     select
-        {% for k in keys %}t.{{ k }}, {% endfor %}
-        t.month_index,
-        s.n,
-        s.q[1] as p10, s.q[2] as p25, s.q[3] as p50, s.q[4] as p75, s.q[5] as p90
-    from {{ targets }} as t
+        {% for k in keys %}targets.{{ k }}, {% endfor %}
+        targets.month_index,
+        quantiles.n,
+        quantiles.q[1] as p10, quantiles.q[2] as p25, quantiles.q[3] as p50, quantiles.q[4] as p75, quantiles.q[5] as p90
+    from {{ targets }} as targets
     inner join (
         select {{ keys | join(', ') }}, target_month, count(*) as n,
                quantile_cont(value, [0.10, 0.25, 0.50, 0.75, 0.90]) as q
@@ -50,9 +50,9 @@
             from {{ population }}
         ) as assigned
         group by {{ keys | join(', ') }}, target_month
-    ) as s
-        on {% for k in keys %}s.{{ k }} = t.{{ k }} and {% endfor %}s.target_month = t.month_index
-    where t.month_index % {{ months }} = {{ r }}
+    ) as quantiles
+        on {% for k in keys %}quantiles.{{ k }} = targets.{{ k }} and {% endfor %}quantiles.target_month = targets.month_index
+    where targets.month_index % {{ months }} = {{ r }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}

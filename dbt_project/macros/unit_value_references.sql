@@ -12,8 +12,8 @@ items as (
     select * from (
         select
             flow, hs6, hs4, origin_iso3, unit_value_omr_kg, inspection_outcome,
-            cast(extract(year from lodged_date) * 12 + extract(month from lodged_date) as integer) as month_index
-        from {{ ref('stg_declaration_items') }}
+            {{ month_index('lodged_date') }} as month_index
+        from {{ ref('int_declaration_items') }}
     ) as all_items
     where {{ in_refresh_month_index('month_index', lookback=months) }}
 ),
@@ -21,7 +21,7 @@ items as (
 population as (
     select * from items
     where unit_value_omr_kg > 0
-      and coalesce(inspection_outcome, 'none') not in ('discrepancy', 'seizure')
+      and not {{ is_irregular_outcome('inspection_outcome') }}
 ),
 
 months as (

@@ -18,18 +18,18 @@
 {%- set runs = api.Relation.create(database=this.database, schema='quality', identifier='validation_runs') %}
 
 select
-    cast(r.run_id as {{ dbt.type_string() }}) as run_id,
-    cast(r.validated_at as {{ dbt.type_timestamp() }}) as validated_at,
-    cast(r.table_name as {{ dbt.type_string() }}) as table_name,
-    cast(r.suite as {{ dbt.type_string() }}) as suite,
-    cast(r.rule as {{ dbt.type_string() }}) as rule,
-    cast(r.expectation as {{ dbt.type_string() }}) as expectation,
-    cast(r.dimension as {{ dbt.type_string() }}) as dimension,
-    cast(r.severity as {{ dbt.type_string() }}) as severity,
-    r.passed,
-    cast(r.unexpected_count as {{ dbt.type_bigint() }}) as unexpected_count,
-    cast(r.checked_count as {{ dbt.type_bigint() }}) as checked_count,
-    cast(r.observed as {{ dbt.type_string() }}) as observed,
-    cast(v.status as {{ dbt.type_string() }}) as run_status
-from {{ history }} as r
-left join {{ runs }} as v on v.run_id = r.run_id
+    cast(results.run_id as {{ dbt.type_string() }}) as run_id,
+    cast(results.validated_at as {{ dbt.type_timestamp() }}) as validated_at,
+    cast(results.table_name as {{ dbt.type_string() }}) as table_name,
+    cast(results.suite as {{ dbt.type_string() }}) as suite,
+    cast(results.rule as {{ dbt.type_string() }}) as rule,
+    cast(results.expectation as {{ dbt.type_string() }}) as expectation,
+    cast(results.dimension as {{ dbt.type_string() }}) as dimension,
+    cast(results.severity as {{ dbt.type_string() }}) as severity,
+    results.passed,
+    cast(results.unexpected_count as {{ dbt.type_bigint() }}) as unexpected_count,
+    cast(results.checked_count as {{ dbt.type_bigint() }}) as checked_count,
+    cast(results.observed as {{ dbt.type_string() }}) as observed,
+    cast(runs.status as {{ dbt.type_string() }}) as run_status
+from {{ history }} as results
+left join {{ runs }} as runs on runs.run_id = results.run_id

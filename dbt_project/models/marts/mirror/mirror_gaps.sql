@@ -73,12 +73,8 @@ measured as (
     select
         adjusted.*,
         national_value_usd - mirror_value_adjusted_usd as gap_usd,
-        case when mirror_value_adjusted_usd > 0
-            then 100 * (national_value_usd - mirror_value_adjusted_usd) / mirror_value_adjusted_usd
-        end as gap_pct,
-        case when national_value_usd + mirror_value_adjusted_usd > 0
-            then abs(national_value_usd - mirror_value_adjusted_usd) / (national_value_usd + mirror_value_adjusted_usd)
-        end as symmetric_discrepancy,
+        {{ gap_pct('national_value_usd', 'mirror_value_adjusted_usd') }} as gap_pct,
+        {{ symmetric_discrepancy('national_value_usd', 'mirror_value_adjusted_usd') }} as symmetric_discrepancy,
         case when national_net_mass_kg > 0 or mirror_net_mass_kg > 0
             then 1 - abs(national_net_mass_kg - mirror_net_mass_kg)
                 / (case when national_net_mass_kg > mirror_net_mass_kg then national_net_mass_kg else mirror_net_mass_kg end)
@@ -95,7 +91,7 @@ judged as (
         countries.country_name as partner_name,
         countries.comtrade_code as partner_comtrade_code,
         coalesce(countries.comtrade_code in ({{ m['special_partner_codes'] | join(', ') }}), false)
-            or measured.hs6 in ({% for c in m['never_flag_commodities'] %}'{{ c }}'{% if not loop.last %}, {% endif %}{% endfor %})
+            or measured.hs6 in ({{ quoted_list(m['never_flag_commodities']) }})
             as is_excluded_from_flags,
         abs(gap_usd) >= {{ m['min_gap_usd'] }}
             and symmetric_discrepancy >= {{ m['min_symmetric_discrepancy'] }} as is_material

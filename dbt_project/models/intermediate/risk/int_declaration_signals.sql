@@ -29,22 +29,23 @@ with
 -- 28 GB of spill at 10M items
 all_items as (
     select
-        i.declaration_id, i.declaration_ref, i.item_no, i.flow, i.lodged_date, i.trader_key, i.declarant_key, i.office_code,
-        i.hs6, i.hs4, i.hs2, i.origin_iso3, i.partner_iso3, i.origin_is_gcc, i.partner_is_gcc,
-        i.transport_mode, i.customs_value_omr, i.net_mass_kg, i.unit_value_omr_kg, i.risk_channel,
-        i.inspection_outcome,
-        cast(extract(year from i.lodged_date) * 12 + extract(month from i.lodged_date) as integer) as month_index
-    from {{ ref('stg_declaration_items') }} as i
+        declaration_id, declaration_ref, item_no, flow, lodged_date, trader_key, declarant_key, office_code,
+        hs6, hs4, hs2, origin_iso3, partner_iso3, origin_is_gcc, partner_is_gcc,
+        transport_mode, customs_value_omr, net_mass_kg, unit_value_omr_kg, risk_channel,
+        inspection_outcome,
+        {{ month_index('lodged_date') }} as month_index
+    from {{ ref('int_declaration_items') }}
 ),
 
 -- the items scored in this run: from the first changed month on (all of them in a full build)
 items as (
     select
         all_items.*,
-        t.mfn_duty_rate, t.duty_rate, t.vat_rate, t.has_gcc_preference, t.procedure_duty_exempt
+        tax_rates.mfn_duty_rate, tax_rates.duty_rate, tax_rates.vat_rate, tax_rates.has_gcc_preference,
+        tax_rates.procedure_duty_exempt
     from all_items
-    inner join {{ ref('int_item_tax_rates') }} as t
-        on t.declaration_id = all_items.declaration_id and t.item_no = all_items.item_no
+    inner join {{ ref('int_item_tax_rates') }} as tax_rates
+        on tax_rates.declaration_id = all_items.declaration_id and tax_rates.item_no = all_items.item_no
     where {{ in_refresh_window('all_items.lodged_date', grain='month') }}
 ),
 
@@ -61,26 +62,26 @@ referenced as (
     select
         items.*,
         case
-            when r1.p50 is not null then 'hs6_origin'
-            when r2.p50 is not null then 'hs6'
-            when r3.p50 is not null then 'hs4'
+            when by_hs6_origin.p50 is not null then 'hs6_origin'
+            when by_hs6.p50 is not null then 'hs6'
+            when by_hs4.p50 is not null then 'hs4'
             else 'none'
         end as reference_level,
-        coalesce(r1.n, r2.n, r3.n) as reference_items,
-        coalesce(r1.p25, r2.p25, r3.p25) as reference_low,
-        coalesce(r1.p50, r2.p50, r3.p50) as reference_median,
-        coalesce(r1.p75, r2.p75, r3.p75) as reference_high,
-        r2.p50 as own_hs6_median
+        coalesce(by_hs6_origin.n, by_hs6.n, by_hs4.n) as reference_items,
+        coalesce(by_hs6_origin.p25, by_hs6.p25, by_hs4.p25) as reference_low,
+        coalesce(by_hs6_origin.p50, by_hs6.p50, by_hs4.p50) as reference_median,
+        coalesce(by_hs6_origin.p75, by_hs6.p75, by_hs4.p75) as reference_high,
+        by_hs6.p50 as own_hs6_median
     from items
-    left join refs as r1
-        on r1.reference_level = 'hs6_origin' and r1.flow = items.flow and r1.code = items.hs6
-        and r1.origin_iso3 = items.origin_iso3 and r1.month_index = items.month_index
-    left join refs as r2
-        on r2.reference_level = 'hs6' and r2.flow = items.flow and r2.code = items.hs6
-        and r2.month_index = items.month_index
-    left join refs as r3
-        on r3.reference_level = 'hs4' and r3.flow = items.flow and r3.code = items.hs4
-        and r3.month_index = items.month_index
+    left join refs as by_hs6_origin
+        on by_hs6_origin.reference_level = 'hs6_origin' and by_hs6_origin.flow = items.flow and by_hs6_origin.code = items.hs6
+        and by_hs6_origin.origin_iso3 = items.origin_iso3 and by_hs6_origin.month_index = items.month_index
+    left join refs as by_hs6
+        on by_hs6.reference_level = 'hs6' and by_hs6.flow = items.flow and by_hs6.code = items.hs6
+        and by_hs6.month_index = items.month_index
+    left join refs as by_hs4
+        on by_hs4.reference_level = 'hs4' and by_hs4.flow = items.flow and by_hs4.code = items.hs4
+        and by_hs4.month_index = items.month_index
 ),
 
 -- higher-duty subheadings of the same heading whose p10-p90 range holds the item's unit value
@@ -88,19 +89,23 @@ candidates as (
     select
         referenced.declaration_id,
         referenced.item_no,
-        c.code as suggested_hs6,
+        candidate_refs.code as suggested_hs6,
         rates.mfn_duty_rate as suggested_duty_rate,
         row_number() over (
             partition by referenced.declaration_id, referenced.item_no
-            order by rates.mfn_duty_rate desc, abs(referenced.unit_value_omr_kg - c.p50) / c.p50, c.code
+            order by
+                rates.mfn_duty_rate desc,
+                abs(referenced.unit_value_omr_kg - candidate_refs.p50) / candidate_refs.p50,
+                candidate_refs.code
         ) as preference
     from referenced
-    inner join refs as c
-        on c.reference_level = 'hs6' and c.flow = referenced.flow and c.month_index = referenced.month_index
-        and substring(c.code, 1, 4) = referenced.hs4 and c.code <> referenced.hs6
-        and referenced.unit_value_omr_kg between c.p10 and c.p90
+    inner join refs as candidate_refs
+        on candidate_refs.reference_level = 'hs6' and candidate_refs.flow = referenced.flow
+        and candidate_refs.month_index = referenced.month_index
+        and substring(candidate_refs.code, 1, 4) = referenced.hs4 and candidate_refs.code <> referenced.hs6
+        and referenced.unit_value_omr_kg between candidate_refs.p10 and candidate_refs.p90
     inner join hs6_rates as rates
-        on rates.hs6 = c.code
+        on rates.hs6 = candidate_refs.code
         and rates.month_start = cast({{ dbt.date_trunc('month', 'referenced.lodged_date') }} as date)
     where referenced.flow = 'M'
       and referenced.own_hs6_median > 0
@@ -137,12 +142,12 @@ inspections as (
     select
         party_type, party_key, month_index,
         count(*) as inspected,
-        sum(case when inspection_outcome in ('discrepancy', 'seizure') then 1 else 0 end) as hits
+        sum(case when {{ is_irregular_outcome('inspection_outcome') }} then 1 else 0 end) as hits
     from (
         select distinct 'trader' as party_type, trader_key as party_key, declaration_id, month_index, inspection_outcome
         from all_items where inspection_outcome is not null
         union all
-        select distinct 'declarant', declarant_key, declaration_id, month_index, inspection_outcome
+        select distinct 'declarant' as party_type, declarant_key as party_key, declaration_id, month_index, inspection_outcome
         from all_items where inspection_outcome is not null
     ) as inspected_declarations
     group by party_type, party_key, month_index
@@ -151,7 +156,7 @@ inspections as (
 party_months as (
     select distinct 'trader' as party_type, trader_key as party_key, month_index from items
     union
-    select distinct 'declarant', declarant_key, month_index from items
+    select distinct 'declarant' as party_type, declarant_key as party_key, month_index from items
 ),
 
 -- the overall hit rate of the `reference_months` before each month, from monthly totals
@@ -162,10 +167,13 @@ monthly_inspections as (
 ),
 
 overall_rate as (
-    select months.month_index, sum(t.hits) * 1.0 / nullif(sum(t.inspected), 0) as base_rate
+    select
+        months.month_index,
+        sum(monthly_inspections.hits) * 1.0 / nullif(sum(monthly_inspections.inspected), 0) as base_rate
     from (select distinct month_index from items) as months
-    inner join monthly_inspections as t
-        on t.month_index between months.month_index - {{ r['reference_months'] }} and months.month_index - 1
+    inner join monthly_inspections
+        on monthly_inspections.month_index between months.month_index - {{ r['reference_months'] }}
+        and months.month_index - 1
     group by months.month_index
 ),
 
@@ -173,15 +181,16 @@ overall_rate as (
 -- over its months (a range join on party and month held each inspection once per later month)
 party_frames as (
     select
-        coalesce(pm.party_type, i.party_type) as party_type,
-        coalesce(pm.party_key, i.party_key) as party_key,
-        coalesce(pm.month_index, i.month_index) as month_index,
-        pm.party_key is not null as is_target,
-        coalesce(i.inspected, 0) as inspected,
-        coalesce(i.hits, 0) as hits
-    from party_months as pm
-    full outer join inspections as i
-        on i.party_type = pm.party_type and i.party_key = pm.party_key and i.month_index = pm.month_index
+        coalesce(party_months.party_type, inspections.party_type) as party_type,
+        coalesce(party_months.party_key, inspections.party_key) as party_key,
+        coalesce(party_months.month_index, inspections.month_index) as month_index,
+        party_months.party_key is not null as is_target,
+        coalesce(inspections.inspected, 0) as inspected,
+        coalesce(inspections.hits, 0) as hits
+    from party_months
+    full outer join inspections
+        on inspections.party_type = party_months.party_type and inspections.party_key = party_months.party_key
+        and inspections.month_index = party_months.month_index
 ),
 
 party_windows as (
@@ -198,13 +207,13 @@ party_windows as (
 
 party_history as (
     select
-        p.party_type, p.party_key, p.month_index,
-        (coalesce(p.prior_hits, 0) + {{ r['hit_rate_prior_weight'] }} * o.base_rate)
-            / (coalesce(p.prior_inspected, 0) + {{ r['hit_rate_prior_weight'] }}) as prior_hit_rate,
-        o.base_rate
-    from party_windows as p
-    inner join overall_rate as o on o.month_index = p.month_index
-    where p.is_target
+        party_windows.party_type, party_windows.party_key, party_windows.month_index,
+        {{ shrunk_rate('party_windows.prior_hits', 'party_windows.prior_inspected', 'overall_rate.base_rate') }}
+            as prior_hit_rate,
+        overall_rate.base_rate
+    from party_windows
+    inner join overall_rate on overall_rate.month_index = party_windows.month_index
+    where party_windows.is_target
 ),
 
 signalled as (
@@ -219,7 +228,7 @@ signalled as (
                  and gcc_history.prior_gcc_items = 0, false) as signal_origin,
         trader_history.prior_hit_rate as trader_prior_hit_rate,
         declarant_history.prior_hit_rate as declarant_prior_hit_rate,
-        coalesce(trader_history.prior_hit_rate >= 2 * trader_history.base_rate, false) as signal_trader_history
+        coalesce(trader_history.prior_hit_rate >= {{ r['trader_history_ratio'] }} * trader_history.base_rate, false) as signal_trader_history
     from referenced
     left join candidates
         on candidates.declaration_id = referenced.declaration_id and candidates.item_no = referenced.item_no

@@ -21,11 +21,12 @@ item_methods as (
            valuation_vat_at_risk_omr as vat_omr
     from risk where undervaluation_omr > 0
     union all
-    select period_month, 'misclassification', hs6, origin_iso3, 0,
-           misclassification_duty_at_risk_omr, misclassification_vat_at_risk_omr
+    select period_month, 'misclassification' as method, hs6, origin_iso3 as partner_iso3, 0 as value_gap_omr,
+           misclassification_duty_at_risk_omr as duty_omr, misclassification_vat_at_risk_omr as vat_omr
     from risk where suggested_hs6 is not null
     union all
-    select period_month, 'origin', hs6, origin_iso3, 0, origin_duty_at_risk_omr, origin_vat_at_risk_omr
+    select period_month, 'origin' as method, hs6, origin_iso3 as partner_iso3, 0 as value_gap_omr,
+           origin_duty_at_risk_omr as duty_omr, origin_vat_at_risk_omr as vat_omr
     from risk where risk_reasons like '%gcc_origin_without_gcc_production%'
 ),
 
@@ -80,7 +81,7 @@ mirror_method as (
         'mirror' as method,
         spread.hs6,
         spread.partner_iso3,
-        round(spread.value_gap_omr * spread.share, 3) as value_gap_omr,
+        {{ to_baisa('spread.value_gap_omr * spread.share') }} as value_gap_omr,
         case when coalesce(countries.is_gcc, false) then 0 else coalesce(rates.mfn_duty_rate, 0) end as duty_rate,
         coalesce(rates.vat_rate, 0) as vat_rate
     from spread
@@ -92,9 +93,12 @@ mirror_method as (
 mirror_taxed as (
     select
         period_month, method, hs6, partner_iso3, value_gap_omr,
-        round(value_gap_omr * duty_rate, 3) as duty_omr,
-        round((value_gap_omr + round(value_gap_omr * duty_rate, 3)) * vat_rate, 3) as vat_omr
-    from mirror_method
+        duty_omr,
+        {{ vat_at_risk('value_gap_omr', 'duty_omr', 'vat_rate') }} as vat_omr
+    from (
+        select mirror_method.*, {{ to_baisa('value_gap_omr * duty_rate') }} as duty_omr
+        from mirror_method
+    ) as mirror_duty
 ),
 
 all_methods as (

@@ -13,7 +13,7 @@ records as (
       and coalesce(customs_code, 'C00') = 'C00'
       and coalesce(mot_code, 0) = 0
       and coalesce(partner2_code, 0) = 0
-      and (hs6 is not null or cmd_code in ({% for c in var('mirror')['never_flag_commodities'] %}'{{ c }}'{% if not loop.last %}, {% endif %}{% endfor %}))
+      and (hs6 is not null or cmd_code in ({{ quoted_list(var('mirror')['never_flag_commodities']) }}))
 ),
 
 annual_available as (

@@ -47,40 +47,44 @@ after_0 as (
 
 {% for i in range(1, passes + 1) %}
 before_{{ i }} as (
-    select e.hs_vintage, e.hs6_before as hs6, min(a.label) as label
-    from edges as e
-    inner join after_{{ i - 1 }} as a on a.hs_vintage = e.hs_vintage and a.hs6 = e.hs6_after
-    group by e.hs_vintage, e.hs6_before
+    select edges.hs_vintage, edges.hs6_before as hs6, min(previous_after.label) as label
+    from edges
+    inner join after_{{ i - 1 }} as previous_after
+        on previous_after.hs_vintage = edges.hs_vintage and previous_after.hs6 = edges.hs6_after
+    group by edges.hs_vintage, edges.hs6_before
 ),
 
 after_{{ i }} as (
-    select e.hs_vintage, e.hs6_after as hs6, min(b.label) as label
-    from edges as e
-    inner join before_{{ i }} as b on b.hs_vintage = e.hs_vintage and b.hs6 = e.hs6_before
-    group by e.hs_vintage, e.hs6_after
+    select edges.hs_vintage, edges.hs6_after as hs6, min(this_before.label) as label
+    from edges
+    inner join before_{{ i }} as this_before
+        on this_before.hs_vintage = edges.hs_vintage and this_before.hs6 = edges.hs6_before
+    group by edges.hs_vintage, edges.hs6_after
 ),
 {% endfor %}
 
 national_codes as (
     select
-        a.hs_vintage,
+        last_pass.hs_vintage,
         'national' as side,
-        a.hs6,
-        a.label as group_hs6,
-        a.label = p.label as converged
-    from after_{{ passes }} as a
-    inner join after_{{ passes - 1 }} as p on p.hs_vintage = a.hs_vintage and p.hs6 = a.hs6
+        last_pass.hs6,
+        last_pass.label as group_hs6,
+        last_pass.label = previous_pass.label as converged
+    from after_{{ passes }} as last_pass
+    inner join after_{{ passes - 1 }} as previous_pass
+        on previous_pass.hs_vintage = last_pass.hs_vintage and previous_pass.hs6 = last_pass.hs6
 ),
 
 partner_codes as (
     select
-        b.hs_vintage,
+        last_pass.hs_vintage,
         'partner' as side,
-        b.hs6,
-        b.label as group_hs6,
-        b.label = p.label as converged
-    from before_{{ passes }} as b
-    inner join before_{{ passes - 1 }} as p on p.hs_vintage = b.hs_vintage and p.hs6 = b.hs6
+        last_pass.hs6,
+        last_pass.label as group_hs6,
+        last_pass.label = previous_pass.label as converged
+    from before_{{ passes }} as last_pass
+    inner join before_{{ passes - 1 }} as previous_pass
+        on previous_pass.hs_vintage = last_pass.hs_vintage and previous_pass.hs6 = last_pass.hs6
 ),
 
 members as (

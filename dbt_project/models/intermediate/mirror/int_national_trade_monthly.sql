@@ -13,7 +13,7 @@
 with
 
 items as (
-    select * from {{ ref('stg_declaration_items') }}
+    select * from {{ ref('int_declaration_items') }}
     where {{ in_refresh_window('lodged_date', grain='month') }}
 ),
 

@@ -14,12 +14,8 @@ with
 
 items as (
     select declaration_id, item_no, flow, hs_code, lodged_date, origin_is_gcc, preference_code, procedure_code
-    from {{ ref('stg_declaration_items') }}
+    from {{ ref('int_declaration_items') }}
     where {{ in_refresh_window('lodged_date') }}
-),
-
-tariff as (
-    select * from {{ ref('stg_tariff_schedule') }}
 ),
 
 procedures as (
@@ -30,32 +26,8 @@ lines as (
     select distinct hs_code, lodged_date from items
 ),
 
-matched as (
-    select
-        lines.hs_code,
-        lines.lodged_date,
-        tariff.tax_type,
-        tariff.rate,
-        row_number() over (
-            partition by lines.hs_code, lines.lodged_date, tariff.tax_type
-            order by tariff.prefix_length desc, tariff.valid_from desc
-        ) as preference
-    from lines
-    inner join tariff
-        on lines.hs_code like {{ dbt.concat(['tariff.hs_prefix', "'%'"]) }}
-        and lines.lodged_date >= tariff.valid_from
-        and (tariff.valid_to is null or lines.lodged_date <= tariff.valid_to)
-),
-
 rates as (
-    select
-        hs_code,
-        lodged_date,
-        max(case when tax_type = 'duty' then rate end) as mfn_duty_rate,
-        max(case when tax_type = 'vat' then rate end) as scheduled_vat_rate
-    from matched
-    where preference = 1
-    group by hs_code, lodged_date
+    {{ tariff_rates('lines', 'hs_code', 'lodged_date') }}
 ),
 
 reliefs as (
@@ -63,7 +35,7 @@ reliefs as (
         items.*,
         coalesce(rates.mfn_duty_rate, 0) as mfn_duty_rate,
         coalesce(rates.scheduled_vat_rate, 0) as scheduled_vat_rate,
-        coalesce(items.preference_code = 'GCC' and items.origin_is_gcc, false) as has_gcc_preference,
+        coalesce(items.preference_code = '{{ var("risk")["gcc_preference_code"] }}' and items.origin_is_gcc, false) as has_gcc_preference,
         coalesce(procedures.duty_exempt, false) as procedure_duty_exempt,
         coalesce(procedures.vat_exempt, false) as procedure_vat_exempt
     from items

@@ -3,10 +3,10 @@
   (origin > partner | HS chapter | transport mode), with its volume, the share of its items carrying a
   risk signal, the money at risk, its inspections and their hit rate. The hit rate is shrunk towards
   the overall rate (`hit_rate_prior_weight` inspections' worth) so that one lucky inspection does not
-  top the list. risk_score = 50% money at risk + 30% flagged share + 20% hit rate, each as a
-  percentile among targets of the same type; rank 1 is the first to look at.
+  top the list. risk_score = the weighted percentiles (var `risk.target_weights`: money at risk,
+  flagged share, shrunk hit rate) among targets of the same type; rank 1 is the first to look at.
 -#}
-{% set prior = var('risk')['hit_rate_prior_weight'] %}
+{% set weights = var('risk')['target_weights'] %}
 
 with
 
@@ -15,7 +15,7 @@ risk as (
         *,
         case when risk_reasons is not null then 1 else 0 end as is_flagged,
         case when inspection_outcome is not null then 1 else 0 end as is_inspected,
-        case when inspection_outcome in ('discrepancy', 'seizure') then 1 else 0 end as is_hit
+        case when {{ is_irregular_outcome('inspection_outcome') }} then 1 else 0 end as is_hit
     from {{ ref('declaration_risk') }}
     where flow = 'M'
 ),
@@ -63,9 +63,12 @@ routes as (
 ),
 
 targets as (
-    select traders.*, coalesce(i.inspections, 0) as inspections, coalesce(i.hits, 0) as hits
+    select
+        traders.*,
+        coalesce(trader_inspections.inspections, 0) as inspections,
+        coalesce(trader_inspections.hits, 0) as hits
     from traders
-    left join trader_inspections as i on i.target_key = traders.target_key
+    left join trader_inspections on trader_inspections.target_key = traders.target_key
     union all
     select * from routes
 ),
@@ -78,7 +81,7 @@ smoothed as (
     select
         targets.*,
         case when inspections > 0 then hits * 1.0 / inspections end as hit_rate,
-        (hits + {{ prior }} * coalesce(base_rate.rate, 0)) / (inspections + {{ prior }}) as smoothed_hit_rate
+        {{ shrunk_rate('hits', 'inspections', 'coalesce(base_rate.rate, 0)') }} as smoothed_hit_rate
     from targets
     cross join base_rate
 ),
@@ -86,9 +89,11 @@ smoothed as (
 scored as (
     select
         smoothed.*,
-        100 * (0.5 * percent_rank() over (partition by target_type order by total_at_risk_omr)
-             + 0.3 * percent_rank() over (partition by target_type order by flagged_share)
-             + 0.2 * percent_rank() over (partition by target_type order by smoothed_hit_rate)) as risk_score
+        100 * (
+            {{ weights['money_at_risk'] }} * percent_rank() over (partition by target_type order by total_at_risk_omr)
+            + {{ weights['flagged_share'] }} * percent_rank() over (partition by target_type order by flagged_share)
+            + {{ weights['hit_rate'] }} * percent_rank() over (partition by target_type order by smoothed_hit_rate)
+        ) as risk_score
     from smoothed
 )
 

@@ -4,6 +4,7 @@
   appear only as pseudonymous keys. See docs/revenue-at-risk.md.
 -#}
 {% set threshold = var('risk')['valuation_ratio_threshold'] %}
+{% set points = var('risk')['score'] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -21,11 +22,12 @@ signals as (
 taxed as (
     select
         signals.*,
-        round((undervaluation_omr + valuation_duty_omr) * vat_rate, 3) as valuation_vat_omr,
-        round(misclassification_duty_omr * vat_rate, 3) as misclassification_vat_omr,
-        round(origin_duty_omr * vat_rate, 3) as origin_vat_omr,
+        {{ vat_at_risk('undervaluation_omr', 'valuation_duty_omr', 'vat_rate') }} as valuation_vat_omr,
+        {{ vat_at_risk('0', 'misclassification_duty_omr', 'vat_rate') }} as misclassification_vat_omr,
+        {{ vat_at_risk('0', 'origin_duty_omr', 'vat_rate') }} as origin_vat_omr,
         signal_valuation or signal_misclassification or signal_origin as has_signal,
-        40 * coalesce(trader_prior_hit_rate, 0) + 20 * coalesce(declarant_prior_hit_rate, 0) as history_points
+        {{ points['trader_hit_rate_points'] }} * coalesce(trader_prior_hit_rate, 0)
+            + {{ points['declarant_hit_rate_points'] }} * coalesce(declarant_prior_hit_rate, 0) as history_points
     from signals
 ),
 
@@ -43,12 +45,16 @@ scored as (
     select
         totalled.*,
         least(100, history_points + case when not has_signal then 0 else
-            (case when signal_valuation then 30 + 50 * (1 - valuation_ratio / {{ threshold }}) else 0 end)
-            + (case when signal_misclassification then 60 else 0 end)
-            + (case when signal_origin then 60 else 0 end)
+            (case when signal_valuation
+                then {{ points['valuation_base_points'] }}
+                    + {{ points['valuation_depth_points'] }} * (1 - valuation_ratio / {{ threshold }})
+                else 0 end)
+            + (case when signal_misclassification then {{ points['misclassification_points'] }} else 0 end)
+            + (case when signal_origin then {{ points['origin_points'] }} else 0 end)
             -- money at risk, on an absolute scale so that an item's score never depends on other items:
-            -- 20 points at 100,000 OMR, 10 at about 300 OMR
-            + 20 * least(1, ln(1 + total_at_risk_omr) / ln(100001))
+            -- full points at `money_full_scale_omr`, half of them at its square root
+            + {{ points['money_points'] }}
+                * least(1, ln(1 + total_at_risk_omr) / ln(1 + {{ points['money_full_scale_omr'] }}))
         end) as risk_score
     from totalled
 )
