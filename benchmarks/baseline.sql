@@ -99,8 +99,8 @@ scored as (
     select *, count(*) over (partition by v, a) as sources from correspondence
 )
 select v, a, b from (
-    select *, max(case when sources <= 10 then 1 else 0 end) over (partition by v, b) as ordinary from scored
-) where sources <= 10 or ordinary = 0;
+    select *, max(case when sources <= $rule(mirror.concordance_max_sources) then 1 else 0 end) over (partition by v, b) as ordinary from scored
+) where sources <= $rule(mirror.concordance_max_sources) or ordinary = 0;
 
 create or replace temp table labels_a as select v, a as hs6, min(a) as label from edges group by all;
 -- begin pass (benchmarks/baselines.py runs this block {passes} times)
@@ -257,9 +257,9 @@ from matched where r = 1 group by all;
 
 create or replace temp table taxed as
 select i.*, coalesce(r.mfn, 0) as mfn_duty_rate,
-       coalesce(i.preference_code = 'GCC' and i.origin_is_gcc, false) as gcc_pref,
+       coalesce(i.preference_code = '$rule(risk.gcc_preference_code)' and i.origin_is_gcc, false) as gcc_pref,
        coalesce(p.duty_exempt, false) as duty_exempt,
-       case when i.flow = 'X' or coalesce(i.preference_code = 'GCC' and i.origin_is_gcc, false)
+       case when i.flow = 'X' or coalesce(i.preference_code = '$rule(risk.gcc_preference_code)' and i.origin_is_gcc, false)
                  or coalesce(p.duty_exempt, false) then 0 else coalesce(r.mfn, 0) end as duty_rate,
        case when i.flow = 'X' or coalesce(p.vat_exempt, false) then 0 else coalesce(r.vat, 0) end as vat_rate
 from items i
@@ -271,7 +271,7 @@ left join read_csv('{dbt_seeds}/procedure_codes.csv', types = {'procedure_code':
 create or replace temp table refs as
 with pop as (
     select flow, hs6, hs4, origin_iso3, month_index, cast(unit_value_omr_kg as double) as value from items
-    where unit_value_omr_kg > 0 and coalesce(inspection_outcome, 'none') not in ('discrepancy', 'seizure')
+    where unit_value_omr_kg > 0 and not list_contains($rule(risk.irregular_outcomes), coalesce(inspection_outcome, 'none'))
 ),
 months as (select distinct month_index from items),
 targets as (
@@ -298,14 +298,14 @@ frames as (
 ),
 windowed as (
     select *, flatten(list(vals) over (partition by level, flow, code, origin_iso3 order by month_index
-                                       range between 12 preceding and 1 preceding)) as trailing_values
+                                       range between $rule(risk.reference_months) preceding and 1 preceding)) as trailing_values
     from frames
 )
 select level, flow, code, origin_iso3, month_index, len(trailing_values) as n,
        list_aggregate(trailing_values, 'quantile_cont', 0.10) as p10, list_aggregate(trailing_values, 'quantile_cont', 0.25) as p25,
        list_aggregate(trailing_values, 'quantile_cont', 0.50) as p50, list_aggregate(trailing_values, 'quantile_cont', 0.75) as p75,
        list_aggregate(trailing_values, 'quantile_cont', 0.90) as p90
-from windowed where is_target and len(trailing_values) >= 10;
+from windowed where is_target and len(trailing_values) >= $rule(risk.min_reference_items);
 
 create or replace temp table referenced as
 select t.*,
@@ -327,7 +327,8 @@ select declaration_id, item_no, suggested_hs6, suggested_rate from (
         and substring(c.code, 1, 4) = r.hs4 and c.code <> r.hs6 and r.unit_value_omr_kg between c.p10 and c.p90
     join hs6_rates h on h.hs6 = c.code and h.month_start = cast(date_trunc('month', r.lodged_date) as date)
     where r.flow = 'M' and r.own_hs6_median > 0
-      and (r.unit_value_omr_kg > 3 * r.own_hs6_median or r.unit_value_omr_kg * 3 < r.own_hs6_median)
+      and (r.unit_value_omr_kg > $rule(risk.misclassification_ratio) * r.own_hs6_median
+           or r.unit_value_omr_kg * $rule(risk.misclassification_ratio) < r.own_hs6_median)
       and h.mfn > r.mfn_duty_rate and not r.gcc_pref and not r.duty_exempt
 ) where pref = 1;
 
@@ -346,7 +347,7 @@ group by all;
 create or replace temp table party_history as
 with inspected as (
     select party_type, party_id, month_index, count(*) as inspected,
-           sum(case when inspection_outcome in ('discrepancy', 'seizure') then 1 else 0 end) as hits
+           sum(case when list_contains($rule(risk.irregular_outcomes), inspection_outcome) then 1 else 0 end) as hits
     from (
         select distinct 'trader' as party_type, trader_id as party_id, declaration_id, month_index, inspection_outcome
         from items where inspection_outcome is not null
@@ -358,7 +359,7 @@ with inspected as (
 months as (select distinct month_index from items),
 base as (
     select m.month_index, sum(i.hits) * 1.0 / nullif(sum(i.inspected), 0) as base_rate
-    from months m join inspected i on i.month_index between m.month_index - 12 and m.month_index - 1
+    from months m join inspected i on i.month_index between m.month_index - $rule(risk.reference_months) and m.month_index - 1
     group by all
 ),
 party_months as (
@@ -367,11 +368,12 @@ party_months as (
     select distinct 'declarant', declarant_id, month_index from items
 )
 select pm.party_type, pm.party_id, pm.month_index, max(b.base_rate) as base_rate,
-       (coalesce(sum(i.hits), 0) + 5 * max(b.base_rate)) / (coalesce(sum(i.inspected), 0) + 5) as prior_hit_rate
+       (coalesce(sum(i.hits), 0) + $rule(risk.hit_rate_prior_weight) * max(b.base_rate))
+           / (coalesce(sum(i.inspected), 0) + $rule(risk.hit_rate_prior_weight)) as prior_hit_rate
 from party_months pm
 join base b on b.month_index = pm.month_index
 left join inspected i on i.party_type = pm.party_type and i.party_id = pm.party_id
-    and i.month_index between pm.month_index - 12 and pm.month_index - 1
+    and i.month_index between pm.month_index - $rule(risk.reference_months) and pm.month_index - 1
 group by all;
 
 create or replace temp table declaration_risk as
@@ -380,7 +382,7 @@ with signalled as (
            case when r.ref_median > 0 then r.unit_value_omr_kg / r.ref_median end as valuation_ratio,
            coalesce(r.gcc_pref and not r.partner_is_gcc and o.prior_gcc_items = 0, false) as sig_origin,
            th.prior_hit_rate as trader_rate, dh.prior_hit_rate as declarant_rate,
-           coalesce(th.prior_hit_rate >= 2 * th.base_rate, false) as sig_history
+           coalesce(th.prior_hit_rate >= $rule(risk.trader_history_ratio) * th.base_rate, false) as sig_history
     from referenced r
     left join suggestions s using (declaration_id, item_no)
     left join origin_history o on o.hs6 = r.hs6 and o.month_index = r.month_index
@@ -390,7 +392,8 @@ with signalled as (
 ),
 money as (
     select *,
-           coalesce(not sig_misclass and unit_value_omr_kg < ref_low and valuation_ratio < 0.6, false) as sig_valuation
+           coalesce(not sig_misclass and unit_value_omr_kg < ref_low
+                    and valuation_ratio < $rule(risk.valuation_ratio_threshold), false) as sig_valuation
     from signalled
 ),
 amounts as (
@@ -414,10 +417,15 @@ select declaration_id, item_no, ref_median as reference_unit_value_omr_kg, valua
        mis_duty as misclassification_duty_at_risk_omr, mis_vat as misclassification_vat_at_risk_omr,
        origin_duty as origin_duty_at_risk_omr, origin_vat as origin_vat_at_risk_omr,
        val_duty + mis_duty + origin_duty + val_vat + mis_vat + origin_vat as total_at_risk_omr,
-       round(least(100, 40 * coalesce(trader_rate, 0) + 20 * coalesce(declarant_rate, 0)
+       round(least(100, $rule(risk.score.trader_hit_rate_points) * coalesce(trader_rate, 0)
+           + $rule(risk.score.declarant_hit_rate_points) * coalesce(declarant_rate, 0)
            + case when not (sig_valuation or sig_misclass or sig_origin) then 0 else
-               (case when sig_valuation then 30 + 50 * (1 - valuation_ratio / 0.6) else 0 end)
-               + (case when sig_misclass then 60 else 0 end) + (case when sig_origin then 60 else 0 end)
-               + 20 * least(1, ln(1 + (val_duty + mis_duty + origin_duty + val_vat + mis_vat + origin_vat)) / ln(100001))
+               (case when sig_valuation then $rule(risk.score.valuation_base_points)
+                   + $rule(risk.score.valuation_depth_points) * (1 - valuation_ratio / $rule(risk.valuation_ratio_threshold))
+                   else 0 end)
+               + (case when sig_misclass then $rule(risk.score.misclassification_points) else 0 end)
+               + (case when sig_origin then $rule(risk.score.origin_points) else 0 end)
+               + $rule(risk.score.money_points) * least(1, ln(1 + (val_duty + mis_duty + origin_duty + val_vat + mis_vat
+                   + origin_vat)) / ln(1 + $rule(risk.score.money_full_scale_omr)))
              end), 2) as risk_score
 from totals;

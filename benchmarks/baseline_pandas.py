@@ -16,9 +16,10 @@ from orchestration.rules import omr_per_usd
 from orchestration.rules import rule as project_rule
 
 OMR_PER_USD = omr_per_usd()
-MIRROR = project_rule("mirror")  # the mart's thresholds, from the dbt vars
-MONTHS = 12
-MIN_REF_ITEMS = 10
+MIRROR = project_rule("mirror")  # the marts' thresholds and weights, from the dbt vars
+RISK = project_rule("risk")
+MONTHS, MIN_REF_ITEMS = RISK["reference_months"], RISK["min_reference_items"]
+IRREGULAR = RISK["irregular_outcomes"]
 VINTAGE_OF_YEAR = {"1992": "H0", "1996": "H1", "2002": "H2", "2007": "H3", "2012": "H4", "2017": "H5", "2022": "H6"}
 
 
@@ -102,8 +103,8 @@ def concordance_groups(conc: pd.DataFrame, passes: int = 8) -> pd.DataFrame:
     )
     c = c[(c["after_year"] == "2022") & c["v"].notna() & (c["v"] != "H6")][["v", "a", "b"]].drop_duplicates()
     c["sources"] = c.groupby(["v", "a"])["b"].transform("size")
-    c["ordinary"] = c.groupby(["v", "b"])["sources"].transform(lambda s: (s <= 10).any())
-    edges = c[(c["sources"] <= 10) | ~c["ordinary"]][["v", "a", "b"]]
+    c["ordinary"] = c.groupby(["v", "b"])["sources"].transform(lambda s: (s <= MIRROR["concordance_max_sources"]).any())
+    edges = c[(c["sources"] <= MIRROR["concordance_max_sources"]) | ~c["ordinary"]][["v", "a", "b"]]
     labels_a = edges[["v", "a"]].drop_duplicates().assign(label=lambda d: d["a"]).rename(columns={"a": "hs6"})
     for _ in range(passes):
         labels_b = (
@@ -243,7 +244,7 @@ def _best_rate(lines: pd.DataFrame, code: str, date: str, tariff: pd.DataFrame) 
 
 def trailing_references(items: pd.DataFrame) -> pd.DataFrame:
     """Quantiles of the 12 months before each month, one groupby per target month and level."""
-    pop = items[(items["unit_value_omr_kg"] > 0) & ~items["inspection_outcome"].isin(["discrepancy", "seizure"])]
+    pop = items[(items["unit_value_omr_kg"] > 0) & ~items["inspection_outcome"].isin(IRREGULAR)]
     levels = {"hs6_origin": ["flow", "hs6", "origin_iso3"], "hs6": ["flow", "hs6"], "hs4": ["flow", "hs4"]}
     out = []
     for month in sorted(items["month_index"].unique()):
@@ -267,7 +268,7 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     d = items.merge(rates, how="left", on=["hs_code", "lodged_date"])
     d = d.merge(procedures, how="left", on="procedure_code")
     d["mfn_duty_rate"] = d["mfn"].fillna(0)
-    d["gcc_pref"] = (d["preference_code"] == "GCC") & d["origin_is_gcc"]
+    d["gcc_pref"] = (d["preference_code"] == RISK["gcc_preference_code"]) & d["origin_is_gcc"]
     d["duty_exempt"] = d["duty_exempt"].fillna(False).astype(bool)
     vat_exempt = d["vat_exempt"].fillna(False).astype(bool)
     d["duty_rate"] = np.where((d["flow"] == "X") | d["gcc_pref"] | d["duty_exempt"], 0, d["mfn_duty_rate"])
@@ -292,7 +293,13 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     grid = codes.merge(months, how="cross")
     hs6_rates = _best_rate(grid, "hs6", "month_start", tariff[tariff["hs_prefix"].fillna("").str.len() <= 6])
     uv, own = d["unit_value_omr_kg"], d["own_hs6_median"]
-    suspect = d[(d["flow"] == "M") & (own > 0) & ((uv > 3 * own) | (uv * 3 < own)) & ~d["gcc_pref"] & ~d["duty_exempt"]]
+    suspect = d[
+        (d["flow"] == "M")
+        & (own > 0)
+        & ((uv > RISK["misclassification_ratio"] * own) | (uv * RISK["misclassification_ratio"] < own))
+        & ~d["gcc_pref"]
+        & ~d["duty_exempt"]
+    ]
     suspect = suspect[["declaration_id", "item_no", "flow", "hs4", "hs6", "month_index", "lodged_date",
                        "unit_value_omr_kg", "mfn_duty_rate"]].copy()  # fmt: skip
     suspect["month_start"] = suspect["lodged_date"].dt.to_period("M").dt.to_timestamp()
@@ -327,7 +334,7 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     history = []
     for party_type, column in (("trader", "trader_id"), ("declarant", "declarant_id")):
         decl = inspected[[column, "declaration_id", "month_index", "inspection_outcome"]].drop_duplicates()
-        decl["hit"] = decl["inspection_outcome"].isin(["discrepancy", "seizure"])
+        decl["hit"] = decl["inspection_outcome"].isin(IRREGULAR)
         monthly = (
             decl.groupby([column, "month_index"]).agg(inspected=("hit", "size"), hits=("hit", "sum")).reset_index()
         )
@@ -352,7 +359,7 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
             for c in ("trader_id", "declarant_id")
         ]  # fmt: skip
     )
-    both["hit"] = both["inspection_outcome"].isin(["discrepancy", "seizure"])
+    both["hit"] = both["inspection_outcome"].isin(IRREGULAR)
     per_month = both.groupby("month_index")["hit"].agg(["sum", "size"])
     for month in sorted(d["month_index"].unique()):
         w = per_month[(per_month.index >= month - MONTHS) & (per_month.index <= month - 1)]
@@ -360,7 +367,8 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
             window_rate[month] = w["sum"].sum() / w["size"].sum()
     h["base"] = h["month_index"].map(window_rate)
     h = h[h["base"].notna()]
-    h["rate"] = (h["hits"] + 5 * h["base"]) / (h["inspected"] + 5)
+    prior = RISK["hit_rate_prior_weight"]
+    h["rate"] = (h["hits"] + prior * h["base"]) / (h["inspected"] + prior)
     for party_type, column, prefix in (("trader", "trader_id", "t"), ("declarant", "declarant_id", "dc")):
         part = h[h["party_type"] == party_type][["party_id", "month_index", "rate"]]
         part = part.rename(columns={"party_id": column, "rate": f"{prefix}_rate"})
@@ -369,7 +377,8 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     d["valuation_ratio"] = d["unit_value_omr_kg"] / d["ref_median"].where(d["ref_median"] > 0)
     d["sig_misclass"] = d["suggested_hs6"].notna()
     d["sig_origin"] = (d["gcc_pref"] & ~d["partner_is_gcc"] & (d["prior_gcc_items"] == 0)).fillna(False)
-    d["sig_valuation"] = (~d["sig_misclass"] & (uv < d["ref_low"]) & (d["valuation_ratio"] < 0.6)).fillna(False)
+    threshold = RISK["valuation_ratio_threshold"]
+    d["sig_valuation"] = (~d["sig_misclass"] & (uv < d["ref_low"]) & (d["valuation_ratio"] < threshold)).fillna(False)
 
     def r3(x):  # to the baisa, half away from zero as the marts (np.round would round half to even)
         x = np.asarray(x, dtype=float)
@@ -383,13 +392,20 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     origin_vat = r3(origin_duty * d["vat_rate"])
     total = val_duty + mis_duty + origin_duty + val_vat + mis_vat + origin_vat
     signal = d["sig_valuation"] | d["sig_misclass"] | d["sig_origin"]
+    w = RISK["score"]
     points = (
-        np.where(d["sig_valuation"], 30 + 50 * (1 - d["valuation_ratio"] / 0.6), 0)
-        + np.where(d["sig_misclass"], 60, 0)
-        + np.where(d["sig_origin"], 60, 0)
-        + 20 * np.minimum(1, np.log1p(total) / np.log(100001))
+        np.where(
+            d["sig_valuation"],
+            w["valuation_base_points"] + w["valuation_depth_points"] * (1 - d["valuation_ratio"] / threshold),
+            0,
+        )
+        + np.where(d["sig_misclass"], w["misclassification_points"], 0)
+        + np.where(d["sig_origin"], w["origin_points"], 0)
+        + w["money_points"] * np.minimum(1, np.log1p(total) / np.log1p(w["money_full_scale_omr"]))
     )
-    history_points = 40 * d["t_rate"].fillna(0) + 20 * d["dc_rate"].fillna(0)
+    history_points = w["trader_hit_rate_points"] * d["t_rate"].fillna(0) + w["declarant_hit_rate_points"] * d[
+        "dc_rate"
+    ].fillna(0)
     score = np.minimum(100, history_points + np.where(signal, points, 0))
     return pd.DataFrame(
         {

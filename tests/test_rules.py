@@ -31,14 +31,15 @@ def _values(node, path=""):
 
 
 def distinctive(value) -> bool:
-    """A value whose literal cannot be a coincidence: a rate with three or more decimals, a code or
-    amount of three or more digits (0.3845, 1.06 is kept too: a margin), not 0.2 or 12."""
+    """A value whose literal cannot be a coincidence: a rate with two or more decimals (0.3845, 1.06),
+    a code or amount of three or more digits that is not a round power of ten (512, 250000); not 0.2,
+    12 or 100000, which stand in the code for other reasons."""
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, float):
         return len(repr(value).split(".")[1]) >= 2 and value not in (0.25, 0.75, 0.5)
-    if isinstance(value, int):
-        return value >= 100
+    if isinstance(value, int):  # a round 100,000 is as likely a mass in the demo's catalog as a rule
+        return value >= 100 and str(value).rstrip("0") != "1"
     return isinstance(value, str) and len(value) >= 4 and value.isdigit()
 
 
