@@ -9,7 +9,6 @@ outcome, passed or not, goes to a result file of the run (`orchestration/quality
 check also rebuilds the GX Data Docs so that a stopped run can be read there.
 """
 
-import json
 from pathlib import Path
 
 from dagster import (
@@ -24,8 +23,8 @@ from dagster import (
 from orchestration import settings
 from orchestration.quality.parameters import as_of_date, suite_parameters
 from orchestration.quality.results import SuiteResult, write_suite_result
+from orchestration.quality.suites import suite_names, suite_spec
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from orchestration.settings import EXPECTATIONS_DIR
 
 
 def gx_project_dir() -> Path:
@@ -67,15 +66,14 @@ def check_result(result: SuiteResult, data_docs: Path | None = None) -> AssetChe
     )
 
 
-def gx_suite_check(suite_file: Path):
-    name = suite_file.stem
-    spec = json.loads(suite_file.read_text())
+def gx_suite_check(name: str):
+    spec = suite_spec(name)
     schema, table = spec["meta"]["table"].split(".")
 
     @asset_check(
         asset=AssetKey([schema, table]),
         name=f"gx_{name}",
-        description=f"Great Expectations suite `expectations/{suite_file.name}`: {len(spec['expectations'])} rules.",
+        description=f"Great Expectations suite `expectations/{name}.json`: {len(spec['expectations'])} rules.",
         blocking=True,
         pool=WAREHOUSE_POOL,
     )
@@ -107,4 +105,4 @@ def gx_suite_check(suite_file: Path):
     return _check
 
 
-gx_checks = [gx_suite_check(path) for path in sorted(EXPECTATIONS_DIR.glob("*.json"))]
+gx_checks = [gx_suite_check(name) for name in suite_names()]

@@ -14,7 +14,7 @@ folder) so that Data Docs can be built from them.
 
 from __future__ import annotations
 
-import json
+import copy
 import os
 import shutil
 import warnings
@@ -29,7 +29,7 @@ from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from sqlalchemy.engine import cursor as sa_cursor  # noqa: E402
 
 from orchestration.quality.results import DIMENSIONS, RuleResult, SuiteResult  # noqa: E402
-from orchestration.rules import render  # noqa: E402
+from orchestration.quality.suites import suite_spec  # noqa: E402
 from orchestration.settings import EXPECTATIONS_DIR, duckdb_memory_limit  # noqa: E402
 
 SEVERITIES = {"critical": "blocking", "warning": "warning", "info": "warning"}
@@ -54,7 +54,7 @@ def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> gx.ExpectationS
     """A suite stored in `expectations/<name>.json` (GX's own JSON layout); each expectation carries
     its GX `severity` (critical = blocking) and a `meta` with the rule name and quality dimension.
     Rule values are written `$rule(dotted.path)` and come from the dbt vars (orchestration/rules.py)."""
-    spec = json.loads(render(suite_path(name, directory).read_text()))
+    spec = copy.deepcopy(suite_spec(name, directory))  # GX may annotate what it is given: keep the cache clean
     for e in spec["expectations"]:
         meta = e.get("meta", {})
         if meta.get("dimension") not in DIMENSIONS or not meta.get("rule"):
