@@ -76,6 +76,11 @@ def last_checked(assets: Sequence[AssetsDefinition | AssetSpec], checks: Sequenc
     "checks' result files after every check of the run; a run that never got here is marked incomplete.",
 )
 def rule_results(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    return record_run(context, warehouse)
+
+
+def record_run(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    """The body of `quality/rule_results`: this run's result files (complete) and any left by others."""
     with warehouse.connect() as con:
         recorded = record_validation_runs(con, results_dir(), context.run.run_id)
         runs = con.execute(f"SELECT status, count(*) FROM {VALIDATION_RUNS_TABLE} GROUP BY ALL").fetchall()
