@@ -347,3 +347,15 @@ def test_duplicates_are_found_when_an_optional_key_part_is_absent_and_wildcard_n
     status = {f.relpath.rsplit("/", 1)[-1]: f for f in report.files}
     assert (status["a.csv"].loaded, status["a.csv"].quarantined) == (1, 1)
     assert status["a_*.csv"].status == "rejected" and "wildcard" in status["a_*.csv"].error
+
+
+def test_an_unterminated_quote_inside_a_file_rejects_it_rather_than_swallowing_the_lines_after_it(con, tmp_path):
+    landing = tmp_path / "landing"
+    path = write_csv(landing / "declarations" / "day.csv", [item(declaration_id=f"U{i}") for i in range(1, 5)])
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace(",Smartphones,", ',"Smartphones,', 1)  # a quote opened, never closed
+    path.write_text("".join(lines))
+    report = load(con, landing)
+    (result,) = report.files
+    assert result.status == "rejected" and "unterminated quote at line 3" in result.error
+    assert result.received == result.rejected_rows == 4  # every line counted, none lost in silence

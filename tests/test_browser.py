@@ -155,6 +155,7 @@ def test_the_ui_shows_the_graph_and_runs_a_selection_to_success(deployment, brow
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.goto(f"{deployment['url']}/asset-groups")
     _dismiss_welcome(page)
+    page.screenshot(path=ARTIFACTS / "00_asset_groups_loading.png")  # what the page showed first, if it fails
     for group in ("raw", "staging", "intermediate", "marts", "quality", "reports"):
         page.get_by_text(group, exact=True).first.wait_for(timeout=30_000)
     _wait_for_statuses(page)

@@ -328,6 +328,8 @@ def _stage_csv(con, contract: Contract, files: list[LandingFile], header: list[s
     ).fetchall():
         if ("INVALID ENCODING" in types or "INVALID UNICODE" in types) and relpath not in rejected:
             rejected[relpath] = f"not UTF-8 encoded (line {data_row + 1})"
+        elif "UNQUOTED VALUE" in types and relpath not in rejected:  # the parser ran on past the lines after it
+            rejected[relpath] = f"an unterminated quote at line {data_row + 1}: the lines after it cannot be split"
         last_bad[relpath] = (Path(path), data_row, messages)
     for relpath, (path, data_row, messages) in last_bad.items():
         # a bad last line without a line end is a transfer cut short, not a bad row
