@@ -13,15 +13,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, materialize
 
 from orchestration.assets.raw import files_to_load, raw_declaration_items, raw_reference_tables
 from orchestration.demo.generator import DECLARATION_COLUMNS, write_reference_tables
 from orchestration.ingest import contracts
 from orchestration.ingest.loader import load_files
 from orchestration.ingest.readers import LandingFile, file_day, scan
-from orchestration.jobs import landing_days, range_tags
-from orchestration.resources import LandingAreaResource, WarehouseResource
+from orchestration.jobs import landing_days
+from tests.conftest import materialize_nightly
 from tests.test_loader import GOOD, RECORD, _comtrade_body, item, write_csv
 
 pytestmark = pytest.mark.fast  # `make test-fast`: no dbt build, seconds
@@ -209,19 +208,10 @@ def test_files_to_load_picks_up_changed_files_of_any_day():
     assert chosen == ["2022-05-02", "2022-05-09", "2022-05-10"]
 
 
-def _run_day(tmp_path, landing, day: str):
-    db = tmp_path / "var" / "warehouse.duckdb"
-    return materialize(
-        [raw_declaration_items, raw_reference_tables],
-        tags=range_tags(date.fromisoformat(day), date.fromisoformat(day)),
-        resources={"warehouse": WarehouseResource(path=str(db)), "landing": LandingAreaResource(path=str(landing))},
-        instance=DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+RAW = [raw_declaration_items, raw_reference_tables]
 
 
-def test_a_nightly_run_picks_up_a_corrected_older_day_and_warns_of_emptied_or_removed_files(tmp_path, monkeypatch):
-    monkeypatch.setenv("CUSTOMS_VAR_DIR", str(tmp_path / "var"))
+def test_a_nightly_run_picks_up_a_corrected_older_day_and_warns_of_emptied_or_removed_files(tmp_path):
     landing = tmp_path / "landing"
     write_reference_tables(landing / "reference")
     folder = landing / "declarations"
@@ -233,15 +223,7 @@ def test_a_nightly_run_picks_up_a_corrected_older_day_and_warns_of_emptied_or_re
         for d in ("2022-05-01", "2022-05-02", "2022-05-03", "2022-05-10")
     }
     assert landing_days(landing) == (date(2022, 5, 1), date(2022, 5, 10))
-    first = materialize(
-        [raw_declaration_items, raw_reference_tables],
-        tags=range_tags(*landing_days(landing)),
-        resources={
-            "warehouse": WarehouseResource(path=str(tmp_path / "var" / "warehouse.duckdb")),
-            "landing": LandingAreaResource(path=str(landing)),
-        },
-        instance=DagsterInstance.ephemeral(),
-    )
+    first = materialize_nightly(landing, tmp_path / "var", assets=RAW)
     assert first.success
     # before the night of 2022-05-10: a corrected 05-01, a header-only 05-02 and 05-03 withdrawn
     write_csv(
@@ -257,7 +239,7 @@ def test_a_nightly_run_picks_up_a_corrected_older_day_and_warns_of_emptied_or_re
     )
     write_csv(days["2022-05-02"], [])
     days["2022-05-03"].unlink()
-    night = _run_day(tmp_path, landing, "2022-05-10")
+    night = materialize_nightly(landing, tmp_path / "var", assets=RAW, days=(date(2022, 5, 10), date(2022, 5, 10)))
     assert night.success
     con = duckdb.connect(str(tmp_path / "var" / "warehouse.duckdb"), read_only=True)
     by_day = dict(

@@ -8,32 +8,19 @@ import subprocess
 import sys
 
 import duckdb
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey
 
-from orchestration.assets.dbt import dbt_resource
 from orchestration.assets.raw import raw_assets
 from orchestration.cli import _record_stopped_validations
-from orchestration.definitions import CHECKS, NIGHTLY_ASSETS, defs
-from orchestration.jobs import landing_days, range_tags
+from orchestration.definitions import defs
 from orchestration.quality.results import read_suite_result
-from orchestration.resources import LandingAreaResource, WarehouseResource
 from orchestration.settings import REPO_ROOT
+
+from .conftest import materialize_nightly
 
 STAGED = AssetKey(["staging", "stg_declaration_items"])
 # built with the staged tables, before the gate: its derived countries are checked by the gate too
 DERIVED = AssetKey(["intermediate", "int_declaration_items"])
-
-
-def _resources(var_dir, landing):
-    return {
-        "warehouse": WarehouseResource(path=str(var_dir / "warehouse.duckdb")),
-        "landing": LandingAreaResource(path=str(landing)),
-        "dbt": dbt_resource,
-    }
-
-
-def _all_definitions():
-    return [*NIGHTLY_ASSETS, *CHECKS]
 
 
 def test_every_asset_and_check_materializes_on_the_demo(built_warehouse):
@@ -75,20 +62,10 @@ def test_a_blocking_quality_rule_stops_the_layers_built_on_it(var_dir, small_dem
         for i, row in enumerate(rows[:40]):
             writer.writerow({**row, "declaration_id": f"LATE{i}", "origin_country": "ZZ"})
     unknown = len(rows[:40])
-    tags = range_tags(*landing_days(landing))
-    loaded = materialize(
-        raw_assets, tags=tags, resources=_resources(var_dir, landing), instance=DagsterInstance.ephemeral()
-    )
-    assert loaded.success
+    assert materialize_nightly(landing, var_dir, assets=raw_assets).success
     countries.write_text(delivered)
 
-    result = materialize(
-        _all_definitions(),
-        tags=tags,
-        resources=_resources(var_dir, landing),
-        instance=DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    result = materialize_nightly(landing, var_dir, raise_on_error=False)
     gate = [c for c in result.get_asset_check_evaluations() if c.check_name == "gx_int_declaration_items"][0]
     assert not gate.passed and gate.severity.value == "ERROR"
     assert "origin_country_known" in gate.description

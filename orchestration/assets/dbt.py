@@ -24,6 +24,8 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, Config, MetadataValue, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+from dagster_shared.record import replace
 from pydantic import Field
 
 from orchestration import settings
@@ -44,8 +46,19 @@ def dbt_project() -> DbtProject:
     """The dbt project. Its manifest is built before the code location loads (`make setup` runs
     `dbt parse`), so loading it runs nothing; only under `dagster dev` is it re-parsed on load."""
     project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+    project = replace(project, preparer=_EnvironmentsDbt())
     project.prepare_if_dev()
     return project
+
+
+class _EnvironmentsDbt(DagsterDbtProjectPreparer):
+    """Parses with this environment's dbt: `dagster dev` started as `.venv/bin/dagster` (`make ui`) has
+    no dbt on its PATH, and the default preparer looks there."""
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+            self._prepare_project_cli_args, target_path=project.target_path
+        ).wait()
 
 
 @cache
