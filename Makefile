@@ -45,11 +45,9 @@ run: setup  ## generate the demo (first time), materialize every asset, print wh
 demo: setup  ## regenerate the demo dataset (ITEMS=... MONTHS=...)
 	$(PY) -m orchestration.cli demo --force $(if $(ITEMS),--items $(ITEMS)) $(if $(MONTHS),--months $(MONTHS))
 
-test-fast: setup  ## under a minute: lint, the pure-function and small-load tests, the dbt unit tests
+test-fast: setup  ## about a minute: lint, the pure-function and small-load tests, dbt's unit tests on an empty warehouse
 	$(VENV)/bin/ruff check orchestration tests benchmarks
 	$(PY) -m pytest -m fast -q
-	$(VENV)/bin/dbt test --quiet --select "test_type:unit" --project-dir $(DBT_DIR) --profiles-dir $(DBT_DIR) \
-		--vars '{customs_duckdb_path: $(CUSTOMS_VAR_DIR)/unit_tests.duckdb}'
 
 test: setup  ## lint (Python and SQL), then the test suite (slow scale tests excluded; they run in the benchmark)
 	$(VENV)/bin/ruff check orchestration tests benchmarks
