@@ -114,3 +114,30 @@ def home(tmp_path, monkeypatch) -> Path:
     }.items():
         monkeypatch.setenv(name, str(value))
     return home
+
+
+def run_dbt(*args: str, warehouse: Path, target: Path):
+    """This environment's dbt on the project, against `warehouse`, its artifacts in `target` (so that
+    a test never touches the project's own target folder); the finished process."""
+    import json
+    import subprocess
+
+    from orchestration.assets.dbt import DBT_EXECUTABLE
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    return subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            "--no-use-colors",
+            *args,
+            *project,
+            "--target-path",
+            str(target),
+            "--vars",
+            json.dumps({"customs_duckdb_path": str(warehouse)}),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=DBT_PROJECT_DIR,
+    )

@@ -4,15 +4,14 @@ tables as the loader creates them, every model built empty), so they need no dem
 from __future__ import annotations
 
 import json
-import subprocess
 
 import duckdb
 import pytest
 
-from orchestration.assets.dbt import DBT_EXECUTABLE
 from orchestration.ingest import contracts
 from orchestration.ingest.loader import ensure_tables
-from orchestration.settings import DBT_PROJECT_DIR
+
+from .conftest import run_dbt
 
 pytestmark = pytest.mark.fast
 
@@ -22,20 +21,9 @@ def test_every_dbt_unit_test_passes(tmp_path):
     with duckdb.connect(str(db)) as con:
         for contract in contracts.ALL_CONTRACTS:
             ensure_tables(con, contract)
-    dbt = [DBT_EXECUTABLE, "--quiet", "--no-use-colors"]
-    where = [
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(tmp_path / "target"),
-        "--vars",
-        json.dumps({"customs_duckdb_path": str(db)}),
-    ]
     # every model built empty (its shape is what the unit tests' fixtures are typed by), seeds loaded, and
     # with them the unit tests run, before each model as dbt build orders them
-    build = subprocess.run([*dbt, "build", "--empty", *where], capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+    build = run_dbt("build", "--empty", warehouse=db, target=tmp_path / "target")
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     units = [r for r in results if r["unique_id"].startswith("unit_test.")]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -17,13 +16,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.assets.dbt import DBT_EXECUTABLE
 from orchestration.assets.dbt import manifest as dbt_manifest
 from orchestration.definitions import defs
 from orchestration.quality.suites import suite_names, suite_spec
 from orchestration.settings import DBT_PROJECT_DIR
 
-from .conftest import SMALL, materialize_nightly
+from .conftest import SMALL, materialize_nightly, run_dbt
 
 SECRET = "a-test-pseudonymisation-key-that-must-never-leak"
 
@@ -206,23 +204,7 @@ def test_every_model_has_a_description_an_owner_and_a_classification():
 
 
 def test_dbt_docs_generate_works(built_warehouse, tmp_path):
-    env = {**os.environ, "CUSTOMS_DUCKDB_PATH": str(built_warehouse["db"])}
-    run = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "docs",
-            "generate",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    run = run_dbt("docs", "generate", warehouse=built_warehouse["db"], target=tmp_path / "target")
     assert run.returncode == 0, run.stdout[-2000:]
     catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
     assert "model.customs_warehouse.mirror_gaps" in catalog["nodes"]

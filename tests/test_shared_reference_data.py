@@ -4,21 +4,17 @@ the real public files in ../shared/data, and the real files load through the ref
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import subprocess
 
 import duckdb
 
 from orchestration import reference
-from orchestration.assets.dbt import DBT_EXECUTABLE
 from orchestration.demo import catalog
 from orchestration.ingest import contracts
 from orchestration.ingest.loader import load_files
 from orchestration.ingest.readers import scan, table_stem
 from orchestration.rules import omr_per_usd, rule
-from orchestration.settings import DBT_PROJECT_DIR
-from tests.conftest import materialize_nightly
+from tests.conftest import materialize_nightly, run_dbt
 
 
 def _defaults(folder):
@@ -119,24 +115,13 @@ def test_concordance_groups_on_the_real_hs2022_concordance_stay_small_and_conver
     files = [f for f in scan(tmp_path / "landing", "reference") if f.path.stem == "hs_concordance"]
     assert load_files(con, contracts.HS_CONCORDANCE, files).reconciles
     con.close()
-    env = {**os.environ, "CUSTOMS_DUCKDB_PATH": str(db)}
-    run = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "build",
-            "--select",
-            "stg_hs_concordance",
-            "int_hs6_concordance_groups",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    run = run_dbt(
+        "build",
+        "--select",
+        "stg_hs_concordance",
+        "int_hs6_concordance_groups",
+        warehouse=db,
+        target=tmp_path / "target",
     )
     assert run.returncode == 0, run.stdout[-3000:]
     con = duckdb.connect(str(db), read_only=True)
