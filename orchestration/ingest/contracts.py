@@ -132,6 +132,7 @@ DECLARATION_ITEMS = Contract(
         _col("procedure_code", "VARCHAR"),
         _col("declarant_id", "VARCHAR", True, pseudonym="declarant"),
         _col("trader_id", "VARCHAR", True, pseudonym="trader"),
+        _col("seller_id", "VARCHAR", pseudonym="seller"),  # the foreign supplier on the invoice
         _col(
             "hs_code",
             "VARCHAR",

@@ -433,7 +433,10 @@ def _pseudonyms(con, contract: Contract) -> pa.Table | None:
     tables = []
     for c, kind in keyed:
         ids = [
-            i for (i,) in con.execute(f'SELECT DISTINCT "{c.name}" FROM _checked WHERE len(_reasons) = 0').fetchall()
+            i
+            for (i,) in con.execute(
+                f'SELECT DISTINCT "{c.name}" FROM _checked WHERE len(_reasons) = 0 AND "{c.name}" IS NOT NULL'
+            ).fetchall()
         ]
         tables.append(restricted.keyed(kind, ids, key))
     con.register("_keys_arrow", pa.concat_tables(tables))
@@ -453,7 +456,8 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
         alias = f"_k_{c.name}"
         if c.pseudonym or c.keyed_ref:
             kind = c.pseudonym or c.keyed_ref
-            joins.append(f"JOIN _keys AS {alias} ON {alias}.party_type = '{kind}' AND {alias}.party_id = \"{c.name}\"")
+            join = "JOIN" if c.required else "LEFT JOIN"  # an optional party left blank stays NULL
+            joins.append(f"{join} _keys AS {alias} ON {alias}.party_type = '{kind}' AND {alias}.party_id = \"{c.name}\"")
         if c.keyed_ref:
             names.append(f"{c.keyed_ref}_ref")
             values.append(f"{alias}.party_key")

@@ -35,7 +35,7 @@ import pyarrow as pa
 from orchestration import settings
 
 KEY_ENV = "CUSTOMS_PSEUDONYMISATION_KEY"
-PREFIXES = {"trader": "T", "declarant": "D", "declaration": "R"}
+PREFIXES = {"trader": "T", "declarant": "D", "seller": "S", "declaration": "R"}
 OWNER_ONLY_DIR = 0o700
 OWNER_ONLY_FILE = 0o600
 
@@ -74,9 +74,9 @@ def party_key(key: bytes, party_type: str, party_id: str) -> str:
 def keyed(party_type: str, ids: list[str], key: bytes) -> pa.Table:
     return pa.table(
         {
-            "party_type": [party_type] * len(ids),
-            "party_id": ids,
-            "party_key": [party_key(key, party_type, i) for i in ids],
+            "party_type": pa.array([party_type] * len(ids), pa.string()),
+            "party_id": pa.array(ids, pa.string()),
+            "party_key": pa.array([party_key(key, party_type, i) for i in ids], pa.string()),
         }
     )
 

@@ -30,6 +30,7 @@ renamed as (
         procedure_code,
         declarant_key,
         trader_key,
+        seller_key,
         hs_code,
         substring(hs_code, 1, 6) as hs6,
         substring(hs_code, 1, 4) as hs4,
