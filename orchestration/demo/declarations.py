@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from orchestration.demo import catalog as cat
+from orchestration.demo import latent
 from orchestration.demo.tariff import ISO3, chapter, cif_fob_margin, duty_rate_for, lookup, vat_standard, vat_zero_rated
 from orchestration.rules import omr_per_usd
 
@@ -43,6 +44,7 @@ class Generator:
     def __init__(self, config: DemoConfig):
         self.c = config
         self.rng = np.random.default_rng(config.seed)
+        self.latent_rng = np.random.default_rng([config.seed, 1])  # sellers and propensities (`latent`)
         n_days = (config.end - config.start).days
         self.days = np.array([config.start + timedelta(days=i) for i in range(n_days)], dtype=object)
         self.day_ordinals = np.array([d.toordinal() for d in self.days])
@@ -148,6 +150,7 @@ class Generator:
         self._draw_goods(items)
         self._plant_values(items, planted_products)
         self._choose_mirror_cells(items)
+        latent.assign_sellers(self.latent_rng, items, n_imp + n_exp)
 
         self._logistics(items, n_decl, decl_day)
         self._finance(items)
@@ -156,6 +159,7 @@ class Generator:
             [f"OM{self.days[d]:%Y%m%d}{i:06d}" for i, d in enumerate(decl_day)], dtype=object
         )[decl_of_item]
         items["trader_id"] = trader_ids[t_item]
+        self.trader_ids = trader_ids
         items["declarant_id"] = np.array([f"BRK{1000 + i}" for i in range(n_brk)], dtype=object)[broker[decl_of_item]]
         return items
 
@@ -322,14 +326,15 @@ class Generator:
         recent = decl_day >= len(self.days) - 3
         not_released = (recent & (rng.random(n_decl) < 0.3)) | (rng.random(n_decl) < 0.001)
 
-        inspected = np.isin(channel, ["yellow", "red", "blue"])
+        observed = np.isin(channel, ["yellow", "red", "blue"]) & ~not_released
         o = rng.random(n_decl)
-        outcome = np.where(
-            planted,
-            np.where(o < 0.75, "discrepancy", "no_finding"),
-            np.where(o < 0.03, "discrepancy", np.where(o < 0.033, "seizure", "no_finding")),
+        months = np.array([(d.year - self.c.start.year) * 12 + d.month - self.c.start.month for d in self.days])
+        hs6_of = np.array([p.hs6 for p in self.products], dtype=object)
+        self.latent_keys = latent.entity_keys(items, hs6_of)
+        multiplier, self.risky = latent.propensity(
+            self.latent_rng, self.latent_keys, items["decl"], months[decl_day], observed, items["anomaly"] != ""
         )
-        outcome = np.where(inspected & ~not_released, outcome, None)
+        outcome = np.where(observed, latent.outcomes(o, planted, multiplier), None)
 
         d = items["decl"]
         items.update(

@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from orchestration.demo import latent
 from orchestration.demo.declarations import DemoConfig, Generator
 from orchestration.demo.partners import partner_records
 from orchestration.demo.tariff import cif_fob_margin, duty_rate_for
@@ -53,4 +54,6 @@ def generate(landing: Path, config: DemoConfig = DEFAULT_CONFIG) -> dict:
     }
     (truth_dir / "anomalies.json").write_text(json.dumps(summary, indent=2, default=str))
     write_truth_items(truth_dir / "truth_items.csv", items)
+    learnable = latent.truth(items, gen.latent_keys, gen.risky, gen.trader_ids)
+    (truth_dir / "learnable.json").write_text(json.dumps(learnable, indent=2))
     return summary
