@@ -142,3 +142,84 @@ def test_tariff_and_margin_rules():
 def test_default_period_is_24_months_from_january_2021():
     config = DemoConfig()
     assert (config.start, config.end, config.items) == (date(2021, 1, 1), date(2023, 1, 1), 200_000)
+
+
+def test_every_import_item_names_a_seller_of_its_origin_deterministically(items, small_demo_master, tmp_path):
+    landing, _ = small_demo_master
+    missing, exports_with_seller, traders_per_seller = items.execute("""
+        SELECT count(*) FILTER (WHERE flow = 'M' AND seller_id IS NULL),
+               count(*) FILTER (WHERE flow = 'X' AND seller_id IS NOT NULL),
+               (SELECT max(n) FROM (SELECT count(DISTINCT trader_id) AS n FROM items GROUP BY seller_id))
+        FROM items""").fetchall()[0]
+    assert missing == exports_with_seller == 0
+    assert traders_per_seller >= 10  # popular sellers supply many traders
+    truth = landing / "_demo_truth" / "truth_items.csv"
+    wrong_country = items.execute(f"""
+        SELECT count(*) FROM read_csv('{truth}', all_varchar = true) t
+        WHERE t.seller_id IS NOT NULL AND split_part(t.seller_id, '-', 1) <> t.true_origin""").fetchall()[0][0]
+    assert wrong_country == 0
+    assert _sellers(tmp_path / "a", 968) == _sellers(tmp_path / "b", 968) != _sellers(tmp_path / "c", 7)
+
+
+def _sellers(landing, seed: int) -> list:
+    generate(landing, DemoConfig(items=1_500, months=2, seed=seed))
+    return duckdb.sql(f"""SELECT seller_id FROM read_csv('{landing}/declarations/*/*/*.csv', all_varchar = true)
+        ORDER BY declaration_id, CAST(item_no AS INTEGER)""").fetchall()
+
+
+def _outcomes(items, landing) -> tuple[dict, list]:
+    """Inspected declarations with their outcome and the entities they touch, as written."""
+    truth = json.loads((landing / "_demo_truth" / "learnable.json").read_text())
+    planted = landing / "_demo_truth" / "truth_items.csv"
+    decls = items.execute(f"""
+        SELECT declaration_id, any_value(inspection_outcome) AS outcome,
+               list(DISTINCT trader_id) AS traders, list(DISTINCT seller_id) AS sellers,
+               list(DISTINCT origin_country || '>' || partner_country) FILTER (WHERE flow = 'M') AS routes,
+               list(DISTINCT substr(hs_code, 1, 6) || '|' || origin_country) FILTER (WHERE flow = 'M') AS cells,
+               min(strftime(CAST(lodged_at AS TIMESTAMP), '%Y-%m')) AS month,
+               bool_or(declaration_id IN (SELECT declaration_id FROM read_csv('{planted}', all_varchar = true)))
+                   AS planted
+        FROM items GROUP BY declaration_id HAVING any_value(inspection_outcome) IS NOT NULL""").fetchall()
+    return truth, decls
+
+
+def _keys(kind: str, entity: dict) -> str:
+    return {
+        "trader": lambda e: e["trader_id"],
+        "seller": lambda e: e["seller_id"],
+        "route": lambda e: f"{e['origin_country']}>{e['partner_country']}",
+        "cell": lambda e: f"{e['hs6']}|{e['origin_country']}",
+    }[kind](entity)
+
+
+def test_learnable_truth_agrees_with_the_files_and_risky_entities_are_found_more_often(items, small_demo_master):
+    landing, _ = small_demo_master
+    truth, decls = _outcomes(items, landing)
+    column = {"trader": 2, "seller": 3, "route": 4, "cell": 5}
+    months = {d[6] for d in decls}
+    on_any = set()
+    for kind, entities in truth["risky"].items():
+        assert 2 <= len(entities) <= 3, kind
+        for entity in entities:
+            key = _keys(kind, entity)
+            on = [d for d in decls if key in (d[column[kind]] or []) and not d[7]]
+            on_any |= {d[0] for d in on}
+            hits = sum(d[1] in ("discrepancy", "seizure") for d in on)
+            assert (entity["inspected"], entity["irregular"]) == (len(on), hits), (kind, entity)
+            assert {d[6] for d in on} == months, (kind, key)  # inspected in every month
+            assert 3 <= entity["multiplier"] <= 10
+    realised = truth["realised"]
+
+    def rate(sel):
+        return sum(d[1] in ("discrepancy", "seizure") for d in sel), len(sel)
+
+    assert rate(decls) == (realised["all"]["irregular"], realised["all"]["inspected"])
+    assert rate([d for d in decls if d[7]]) == (realised["planted"]["irregular"], realised["planted"]["inspected"])
+    on = rate([d for d in decls if d[0] in on_any])
+    off = rate([d for d in decls if d[0] not in on_any and not d[7]])
+    assert on == (realised["on_risky"]["irregular"], realised["on_risky"]["inspected"])
+    assert off == (realised["off_risky"]["irregular"], realised["off_risky"]["inspected"])
+    # planted most often, risky entities several times more often than the rest, a realistic whole
+    assert realised["planted"]["rate"] > 0.6 > realised["on_risky"]["rate"] > 5 * realised["off_risky"]["rate"]
+    assert 0.05 <= realised["all"]["rate"] <= 0.15
+    assert on[1] >= 150 and off[1] >= 300

@@ -5,6 +5,15 @@ anomalies planted and their ground truth written beside the data.
 Everything is vectorised with NumPy so that the same code produces the 200k-item demo in seconds and
 the 10M-item benchmark sets in minutes. The same seed and parameters always give byte-identical files.
 `declarations` draws the items, `partners` the Comtrade records, `writers` writes the files.
+
+Beyond the planted schemes, `latent` gives a learned model something to find: every import item names
+its foreign seller (`seller_id`, of the goods' true origin country; each trader buys from a few, popular
+sellers supply many traders), and a few traders, sellers, routes (origin x partner) and HS6 x origin
+cells carry a latent irregularity propensity (a multiplier of the base rate of irregular outcomes). Each
+is active with inspections in every month and none carries a planted item. Inspections find
+irregularities on planted declarations most often, on risky entities far more often than elsewhere.
+`_demo_truth/learnable.json` lists them with their multipliers and the realised rates among inspected
+declarations on each, on any, off all of them and on planted ones.
 """
 
 from __future__ import annotations
