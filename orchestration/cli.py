@@ -56,8 +56,6 @@ def _run(args: argparse.Namespace) -> int:
 
     as_of = _demo_as_of_tags(landing)
 
-    from orchestration import run_health
-    from orchestration.definitions import defs
     from orchestration.jobs import landing_days, range_tags
 
     days = landing_days(landing)
@@ -69,42 +67,13 @@ def _run(args: argparse.Namespace) -> int:
         (date.fromisoformat(args.last) if args.last else days[1]),
     )
     print(f"Refreshing lodgement days {first} to {last} in one run.")
-    started = time.perf_counter()
-    instance = run_health.open_instance(print)
-    run_id = str(uuid.uuid4())
-    with run_health.pool_wait(instance, run_id, print) as wait:
-        result = defs.resolve_job_def("nightly_refresh").execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            raise_on_error=False,
-            tags={**range_tags(first, last), **run_health.launch_tags(), **as_of},
-            run_config={"loggers": {"progress": {}}},  # concise progress here; the full log is in the UI
-        )
-    elapsed = time.perf_counter() - started
-    failed = [e.step_key for e in result.all_events if e.is_step_failure]
-    if not result.success:
-        print(f"\nThe refresh FAILED after {elapsed:.1f} s (run {result.run_id}); failed step(s): {', '.join(failed)}.")
-        if wait.gave_up:
-            print(wait.gave_up)
-            return 1
-        if disk_full := run_health.disk_full_report(run_health.error_texts(result.all_events), _written_paths()):
-            print(disk_full)
-            return 1
-        _record_stopped_validations(result.run_id)
-        print("Open the run in the Dagster UI (`make ui`) for the failing asset and its reason;")
-        print(f"dbt's own console output is in {settings.var_dir() / 'logs' / 'dbt_console.log'}.")
+    result = _launch("nightly_refresh", {**range_tags(first, last), **as_of}, "refresh")
+    if result is None:
         return 1
-    checks = result.get_asset_check_evaluations()
-    failing = [c for c in checks if not c.passed]
-    print(
-        f"\nRefresh succeeded in {elapsed:.1f} s (run {result.run_id}); "
-        f"{len(checks) - len(failing)} of {len(checks)} checks passed."
-    )
-    for c in failing:
-        print(
-            f"  check {c.check_name} on {c.asset_key.to_user_string()} FAILED ({c.severity.value}): "
-            f"{c.description or ''}"[:300]
-        )
+    if (due := _retrain_due(as_of)) is not None:
+        print(f"\nTraining the risk model: {due}.")
+        if _launch("risk_model_retrain", as_of, "retraining") is None:
+            return 1
     print(summary(settings.duckdb_path()))
     published = settings.var_dir() / "published" / "current"
     docs = settings.var_dir() / "quality" / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
@@ -113,8 +82,75 @@ def _run(args: argparse.Namespace) -> int:
         f"resolve {published.parent / 'current.json'} once and read that version's folder (README)"
     )
     print(f"Quality history: marts.data_quality_results; Great Expectations Data Docs: {docs}")
+    print(
+        "Risk model: versions in models.risk_model_versions, its selection performance in marts.risk_model_performance"
+    )
     print(f"Findings report for managers (opens offline): {settings.var_dir() / 'reports' / 'findings.html'}")
     return 0
+
+
+def _retrain(args: argparse.Namespace) -> int:
+    """On demand: train a challenger now, whatever the schedule."""
+    as_of = _demo_as_of_tags(settings.landing_dir())
+    return 0 if _launch("risk_model_retrain", as_of, "retraining") is not None else 1
+
+
+def _retrain_due(as_of_tags: dict[str, str]) -> str | None:
+    """Why the risk model should be trained after this refresh (no champion yet, or a complete month
+    of outcomes it was not trained on), or None."""
+    from orchestration.assets.selectivity import retrain_due
+    from orchestration.quality.parameters import as_of_date
+
+    with duckdb.connect(str(settings.duckdb_path()), read_only=True) as con:
+        return retrain_due(con, settings.model_dir(settings.duckdb_path()), as_of_date(as_of_tags))
+
+
+def _launch(job: str, tags: dict[str, str], what: str):
+    """Run `job` in this process under the instance's pool and run-health rules, print its outcome;
+    the result, or None when it failed."""
+    from orchestration import run_health
+    from orchestration.definitions import defs
+
+    started = time.perf_counter()
+    instance = run_health.open_instance(print)
+    run_id = str(uuid.uuid4())
+    with run_health.pool_wait(instance, run_id, print) as wait:
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={**tags, **run_health.launch_tags()},
+            run_config={"loggers": {"progress": {}}},  # concise progress here; the full log is in the UI
+        )
+    elapsed = time.perf_counter() - started
+    failed = [e.step_key for e in result.all_events if e.is_step_failure]
+    if not result.success:
+        print(f"\nThe {what} FAILED after {elapsed:.1f} s (run {result.run_id}); failed step(s): {', '.join(failed)}.")
+        if wait.gave_up:
+            print(wait.gave_up)
+            return None
+        if disk_full := run_health.disk_full_report(run_health.error_texts(result.all_events), _written_paths()):
+            print(disk_full)
+            return None
+        _record_stopped_validations(result.run_id)
+        print("Open the run in the Dagster UI (`make ui`) for the failing asset and its reason;")
+        print(f"dbt's own console output is in {settings.var_dir() / 'logs' / 'dbt_console.log'}.")
+        return None
+    checks = result.get_asset_check_evaluations()
+    failing = [c for c in checks if not c.passed]
+    print(
+        f"\n{what.capitalize()} succeeded in {elapsed:.1f} s (run {result.run_id}); "
+        f"{len(checks) - len(failing)} of {len(checks)} checks passed."
+    )
+    for c in failing:
+        print(
+            f"  check {c.check_name} on {c.asset_key.to_user_string()} FAILED ({c.severity.value}): "
+            f"{c.description or ''}"[:300]
+        )
+    for event in result.all_events:
+        if event.is_step_materialization and event.asset_key and event.asset_key.path == ["models", "risk_model"]:
+            print(f"  risk model {event.step_materialization_data.materialization.metadata['decision'].value}")
+    return result
 
 
 def _record_stopped_validations(run_id: str) -> None:
@@ -200,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             p.add_argument("--from", dest="first", help="first lodgement day (default: the landing area's first)")
             p.add_argument("--to", dest="last", help="last lodgement day (default: the landing area's last)")
+    sub.add_parser("retrain", help="train a challenger risk model now (it is otherwise trained monthly)")
     mapper = sub.add_parser("map", help="bring another layout onto a contract with a mapping file")
     mapper.add_argument("mapping", help="a mapping name in orchestration/ingest/mappings/ or a YAML path")
     mapper.add_argument("source", help="folder holding the source files")
@@ -220,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "map":
         _map(args)
         return 0
+    if args.command == "retrain":
+        return _retrain(args)
     try:
         return _run(args)
     except Exception as error:  # a full disk outside any step (Dagster's own storage, the summary)

@@ -9,22 +9,30 @@ from orchestration.assets.publish import published_marts
 from orchestration.assets.quality import data_docs, rule_results
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.reports import findings_report
+from orchestration.assets.selectivity import risk_model, risk_scores
 from orchestration.checks import gx_checks
-from orchestration.jobs import comtrade_refresh, nightly_refresh, nightly_schedule
+from orchestration.jobs import (
+    comtrade_refresh,
+    nightly_refresh,
+    nightly_schedule,
+    risk_model_retrain,
+    risk_model_schedule,
+)
 from orchestration.progress import progress_logger
 from orchestration.resources import ComtradeResource, LandingAreaResource, WarehouseResource
 from orchestration.sensors import landing_area_sensor, record_run_failures
 
-# what the nightly refresh materializes; partner statistics are fetched per reference year by comtrade_refresh
-NIGHTLY_ASSETS = [*raw_assets, rule_results, *dbt_models, data_docs, published_marts, findings_report]
-ASSETS = [*landing_specs, comtrade_api, *NIGHTLY_ASSETS]
+# what the nightly refresh materializes; partner statistics are fetched per reference year by comtrade_refresh,
+# the risk model is trained by risk_model_retrain
+NIGHTLY_ASSETS = [*raw_assets, rule_results, *dbt_models, risk_scores, data_docs, published_marts, findings_report]
+ASSETS = [*landing_specs, comtrade_api, risk_model, *NIGHTLY_ASSETS]
 CHECKS = gx_checks
 
 defs = Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
-    jobs=[nightly_refresh, comtrade_refresh],
-    schedules=[nightly_schedule],
+    jobs=[nightly_refresh, comtrade_refresh, risk_model_retrain],
+    schedules=[nightly_schedule, risk_model_schedule],
     sensors=[landing_area_sensor, record_run_failures],
     resources={
         "warehouse": WarehouseResource(),

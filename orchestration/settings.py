@@ -42,6 +42,14 @@ def restricted_path(warehouse: Path | None = None) -> Path:
     return Path(os.environ.get("CUSTOMS_RESTRICTED_PATH", default))
 
 
+def model_dir(warehouse: Path | None = None) -> Path:
+    """Every version of the learned risk model (booster files and model cards): $CUSTOMS_MODEL_DIR,
+    else `models/risk/` beside the warehouse file, so that each warehouse keeps the models it scored with."""
+    if value := os.environ.get("CUSTOMS_MODEL_DIR"):
+        return Path(value)
+    return (warehouse or duckdb_path()).parent / "models" / "risk"
+
+
 def plausible_dates() -> tuple[date, date]:
     """The window a declared event date must lie in: from $CUSTOMS_EARLIEST_DATE (default 1990-01-01)
     to the loading day in Muscat plus $CUSTOMS_FUTURE_TOLERANCE_DAYS (default 1): an `epoch` or

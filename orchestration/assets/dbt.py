@@ -4,11 +4,13 @@ Asset keys are `[schema, model]` (`staging/stg_declaration_items`, `marts/mirror
 the schema (the key's prefix, as for every asset), owners and data classification come from the
 model's `meta`. The dbt sources `raw.<table>` map onto the raw assets of the same keys.
 
-The one dbt project is materialized by two `@dbt_assets` from the same manifest, split at the quality
-gate: `dbt_staging` (staging models, seeds and int_declaration_items), then `dbt_warehouse` (intermediate and marts). A
-blocking asset check only stops assets in *other* steps (Dagster leaves gating inside one multi-asset
-step to that step), so the Great Expectations checks on staged tables can stop the marts only if the
-marts are built by a separate step. The split costs one more dbt invocation (about 5 s) per run.
+The one dbt project is materialized by three `@dbt_assets` from the same manifest: `dbt_staging`
+(staging models, seeds and int_declaration_items), then `dbt_warehouse` (intermediate models and the
+marts that need no model score), then, after the learned model has scored the items
+(`models/risk_scores`), `dbt_scored` (declaration_risk and what reads it). A blocking asset check only
+stops assets in *other* steps (Dagster leaves gating inside one multi-asset step to that step), so the
+Great Expectations checks on staged tables can stop the marts only if the marts are built by a
+separate step. Each split costs one more dbt invocation (about 5 s) per run.
 """
 
 import contextlib
@@ -147,10 +149,14 @@ def run_dbt_build(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
+    also_from: str | None = None,
 ):
     """`dbt build` of the selected models against the warehouse file Dagster is configured with,
-    incremental models rebuilding from the earliest day changed since the last successful build."""
+    incremental models rebuilding from the earliest day changed since the last successful build (or
+    from `also_from`, if earlier)."""
     refresh_from, _ = refresh_window(warehouse)
+    starts = [d for d in (refresh_from, also_from) if d]
+    refresh_from = min(starts) if starts else None
     args = dbt_build_args(refresh_from, config.full_refresh, warehouse.path, warehouse.memory_limit)
     context.log.info(
         f"incremental models rebuild from {refresh_from or 'nothing (no change since the last build)'}"
@@ -213,6 +219,19 @@ def enrich_outputs(context: AssetExecutionContext, warehouse: WarehouseResource,
             yield output.with_metadata({**output.metadata, **extra})
 
 
+def rescored_from(warehouse: WarehouseResource) -> str | None:
+    """The first month the learned model scored again since the last successful build (a new champion
+    rescores every month): the scored marts rebuild from there too."""
+    with warehouse.connect(read_only=True) as con:
+        tables = {t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables")}
+        if "models.risk_scores" not in tables:
+            return None
+        since = "SELECT max(built_at) FROM raw.dbt_watermark" if "raw.dbt_watermark" in tables else "SELECT NULL"
+        (month,) = con.execute(f"""SELECT min(period_month) FROM models.risk_scores
+            WHERE scored_at > coalesce(({since}), TIMESTAMP '1900-01-01')""").fetchone()
+    return month.isoformat() if month else None
+
+
 def advance_watermark(warehouse: WarehouseResource, until: str | None) -> None:
     """The changes up to `until` are built: later runs start after them."""
     if until is None:
@@ -224,6 +243,8 @@ def advance_watermark(warehouse: WarehouseResource, until: str | None) -> None:
 
 # int_declaration_items is built with the staged tables: its countries are checked by the gate too
 STAGING_SELECTION = "path:models/staging path:seeds path:models/intermediate/int_declaration_items.sql"
+# the models that read the learned model's scores (source `models`), built after `models/risk_scores`
+SCORED_SELECTION = "declaration_risk+"
 
 
 @dbt_assets(
@@ -244,19 +265,33 @@ def dbt_staging(
     manifest=manifest(),
     project=dbt_project(),
     dagster_dbt_translator=CustomsDbtTranslator(),
-    exclude=STAGING_SELECTION,
+    exclude=f"{STAGING_SELECTION} {SCORED_SELECTION}",
     name="dbt_warehouse",
     pool=WAREHOUSE_POOL,
 )
 def dbt_warehouse(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
 ):
-    _, until = refresh_window(warehouse)
     yield from run_dbt_build(context, dbt, warehouse, config)
-    advance_watermark(warehouse, until)  # only reached when dbt build succeeded
 
 
-dbt_models = [dbt_staging, dbt_warehouse]
+@dbt_assets(
+    manifest=manifest(),
+    project=dbt_project(),
+    dagster_dbt_translator=CustomsDbtTranslator(),
+    select=SCORED_SELECTION,
+    name="dbt_scored",
+    pool=WAREHOUSE_POOL,
+)
+def dbt_scored(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DbtBuildConfig
+):
+    _, until = refresh_window(warehouse)
+    yield from run_dbt_build(context, dbt, warehouse, config, also_from=rescored_from(warehouse))
+    advance_watermark(warehouse, until)  # only reached when the last dbt step succeeded
+
+
+dbt_models = [dbt_staging, dbt_warehouse, dbt_scored]
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)

@@ -457,7 +457,8 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
         if c.pseudonym or c.keyed_ref:
             kind = c.pseudonym or c.keyed_ref
             join = "JOIN" if c.required else "LEFT JOIN"  # an optional party left blank stays NULL
-            joins.append(f"{join} _keys AS {alias} ON {alias}.party_type = '{kind}' AND {alias}.party_id = \"{c.name}\"")
+            on = f"{alias}.party_type = '{kind}' AND {alias}.party_id = \"{c.name}\""
+            joins.append(f"{join} _keys AS {alias} ON {on}")
         if c.keyed_ref:
             names.append(f"{c.keyed_ref}_ref")
             values.append(f"{alias}.party_key")

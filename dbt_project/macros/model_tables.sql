@@ -1,0 +1,22 @@
+{#-
+  The tables the learned risk model writes back (source `models`), created empty when missing so that
+  dbt builds, and its unit tests run, before any training. Their writer is
+  orchestration/assets/selectivity.py; this is the one place their shape is written.
+-#}
+{% macro create_model_tables() -%}
+    {{ return(adapter.dispatch('create_model_tables')()) }}
+{%- endmacro %}
+
+{% macro default__create_model_tables() -%}
+    create schema if not exists models;
+    create table if not exists models.risk_scores (
+        declaration_id {{ dbt.type_string() }}, item_no integer, period_month date,
+        fraud_probability double, model_version {{ dbt.type_string() }},
+        model_explanation {{ dbt.type_string() }}, model_top_features {{ dbt.type_string() }},
+        exploration_draw double, scored_at timestamp
+    );
+    create table if not exists models.risk_backtest (
+        model_version {{ dbt.type_string() }}, declaration_id {{ dbt.type_string() }}, item_no integer,
+        period_month date, fraud_probability double
+    )
+{%- endmacro %}
