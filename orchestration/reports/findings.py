@@ -120,10 +120,33 @@ def mart_insights(con, table: str) -> dict[str, str]:
             "chart": charts.markdown_image(clearance_chart(con), "clearance time by office"),
         }
     if table == "declaration_risk":
-        rows = con.execute("""SELECT coalesce(risk_reasons, '(no signal)'), count(*), sum(total_at_risk_omr)
-                              FROM marts.declaration_risk GROUP BY 1 ORDER BY 2 DESC""").fetchall()
-        return {"top_findings": _table(["signals", "items", "duty and VAT at risk, OMR"], rows)}
+        return {"top_findings": _table(["signal", "items", "duty and VAT at risk, OMR"], signal_counts(con))}
     return {}
+
+
+SIGNALS = (
+    "valuation",
+    "misclassification",
+    "origin",
+    "origin_mirror",
+    "assessment",
+    "trader_history",
+    "declarant_history",
+)
+
+
+def signal_counts(con) -> list[tuple]:
+    """Items and money per signal, selected on the signal_* booleans (an item may carry several, so the
+    rows overlap), then the items with none."""
+    per_signal = " UNION ALL ".join(
+        f"SELECT '{name}', count(*), sum(total_at_risk_omr) FROM marts.declaration_risk WHERE signal_{name}"
+        for name in SIGNALS
+    )
+    none = " AND ".join(f"NOT signal_{name}" for name in SIGNALS)
+    return con.execute(
+        f"{per_signal} UNION ALL SELECT '(no signal)', count(*), sum(total_at_risk_omr) "
+        f"FROM marts.declaration_risk WHERE {none}"
+    ).fetchall()
 
 
 def quality_status(con) -> list[tuple]:

@@ -1,18 +1,27 @@
 {#-
   Every declaration item with its reference, rates and risk signals (parties by their pseudonymous
-  keys, as loaded). Three signals, each with the money it puts at risk:
+  keys, as loaded). Item-level signals, each with the money it puts at risk (once per item):
   - valuation: unit value under the reference's p25 and under `valuation_ratio_threshold` x median;
     the under-valuation is what a reference-priced item would be worth, less the declared value;
   - misclassification: unit value far outside its own subheading's range but inside p10-p90 of a
     higher-duty subheading of the same heading; the duty differential is at risk. A price that fits
     another subheading is a classification question, so it does not also count as under-valuation;
-  - origin: GCC preference on goods of declared GCC origin consigned from outside the GCC, for a
-    subheading never before consigned from inside the GCC with GCC origin; the MFN duty is at risk.
+  - origin: GCC origin or the GCC preference on goods consigned from outside the GCC, item by item
+    (genuine GCC trade in the same HS6 does not clear it); the MFN duty relieved is at risk;
+  - origin_mirror: goods of GCC origin consigned from a GCC partner, in a year x partner x HS6 cell
+    where Oman's imports exceed `origin_mirror_ratio` x what the partner reports as its exports of it
+    to Oman (re-exports apart, brought to CIF), by at least `origin_mirror_min_excess_omr`; the MFN
+    duty relieved on the excess share of the cell is at risk. Consigned from outside vs inside the GCC:
+    an item has at most one of the two origin signals;
+  - assessment: declared duty or VAT short of what the tariff gives on the declared value (duty at
+    `duty_rate`, VAT on value plus that duty) by more than `assessment_tolerance_baisa`; the shortfall.
   VAT at risk is the VAT on the value and duty at risk, at the VAT rate that applied that day.
   Compliance history: the share of the trader's (and declarant's) declarations inspected in the
   `reference_months` before the item's month that ended in a discrepancy or seizure, shrunk towards
   the overall rate of the same window (`hit_rate_prior_weight` inspections' worth). It uses only
-  earlier outcomes, never the item's own.
+  earlier outcomes, never the item's own. A history signal needs evidence: `history_min_inspections`
+  prior inspections, `history_min_hits` hits among them, a positive overall rate, and a rate at least
+  `trader_history_ratio` (`declarant_history_ratio`) times it.
 -#}
 {% set r = var('risk') %}
 {{ config(
@@ -32,7 +41,7 @@ all_items as (
         declaration_id, declaration_ref, item_no, flow, lodged_date, trader_key, declarant_key, office_code,
         hs6, hs4, hs2, origin_iso3, partner_iso3, origin_is_gcc, partner_is_gcc,
         transport_mode, customs_value_omr, net_mass_kg, unit_value_omr_kg, risk_channel,
-        inspection_outcome,
+        inspection_outcome, duty_omr, vat_omr,
         {{ month_index('lodged_date') }} as month_index
     from {{ ref('int_declaration_items') }}
 ),
@@ -115,26 +124,52 @@ candidates as (
       and not referenced.has_gcc_preference and not referenced.procedure_duty_exempt
 ),
 
--- subheadings already consigned from inside the GCC with GCC origin, by month
-gcc_production as (
-    select hs6, month_index, count(*) as items
+-- the origin mirror test: Oman's imports of GCC origin consigned from each GCC partner, per year x
+-- HS6 (the partner's concordance group where it reported in an older HS edition) ...
+gcc_consigned as (
+    select
+        cast(extract(year from all_items.lodged_date) as integer) as year,
+        all_items.partner_iso3,
+        coalesce(groups.group_hs6, all_items.hs6) as mirror_hs6,
+        all_items.hs6,
+        all_items.customs_value_omr
     from all_items
-    where flow = 'M' and origin_is_gcc and partner_is_gcc
-    group by hs6, month_index
+    inner join {{ ref('int_partner_vintages') }} as vintages
+        on vintages.reporter_iso3 = all_items.partner_iso3
+        and vintages.year = cast(extract(year from all_items.lodged_date) as integer)
+    left join {{ ref('int_hs6_concordance_groups') }} as groups
+        on groups.side = 'national' and groups.hs_vintage = vintages.hs_vintage and groups.hs6 = all_items.hs6
+    where all_items.flow = 'M' and all_items.origin_is_gcc and all_items.partner_is_gcc
 ),
 
-origin_claims as (
-    select distinct hs6, month_index
-    from items
-    where has_gcc_preference and not partner_is_gcc
+-- ... against what the partner reports as its own exports of it to Oman (re-exports kept apart), at
+-- CIF; only partners that reported that year (int_partner_vintages), a missing cell being zero
+origin_mirror_cells as (
+    select
+        national.year, national.partner_iso3, national.mirror_hs6,
+        national.value_omr,
+        coalesce(mirror.mirror_value_usd, 0) * {{ var('omr_per_usd') }}
+            * {{ var('mirror')['default_cif_fob_margin'] }} as mirror_value_omr
+    from (
+        select year, partner_iso3, mirror_hs6, sum(customs_value_omr) as value_omr
+        from gcc_consigned
+        group by year, partner_iso3, mirror_hs6
+    ) as national
+    left join {{ ref('int_mirror_trade_annual') }} as mirror
+        on mirror.flow = 'M' and mirror.year = national.year and mirror.partner_iso3 = national.partner_iso3
+        and mirror.hs6 = national.mirror_hs6
 ),
 
-gcc_history as (
-    select origin_claims.hs6, origin_claims.month_index, coalesce(sum(gcc_production.items), 0) as prior_gcc_items
-    from origin_claims
-    left join gcc_production
-        on gcc_production.hs6 = origin_claims.hs6 and gcc_production.month_index < origin_claims.month_index
-    group by origin_claims.hs6, origin_claims.month_index
+origin_mirror as (
+    select distinct
+        gcc_consigned.year, gcc_consigned.partner_iso3, gcc_consigned.hs6,
+        (cells.value_omr - cells.mirror_value_omr) / cells.value_omr as excess_share
+    from origin_mirror_cells as cells
+    inner join gcc_consigned
+        on gcc_consigned.year = cells.year and gcc_consigned.partner_iso3 = cells.partner_iso3
+        and gcc_consigned.mirror_hs6 = cells.mirror_hs6
+    where cells.value_omr > {{ r['origin_mirror_ratio'] }} * cells.mirror_value_omr
+      and cells.value_omr - cells.mirror_value_omr >= {{ r['origin_mirror_min_excess_omr'] }}
 ),
 
 -- inspections and findings by party and month; history is read from the months before
@@ -210,6 +245,8 @@ party_history as (
         party_windows.party_type, party_windows.party_key, party_windows.month_index,
         {{ shrunk_rate('party_windows.prior_hits', 'party_windows.prior_inspected', 'overall_rate.base_rate') }}
             as prior_hit_rate,
+        coalesce(party_windows.prior_inspected, 0) as prior_inspected,
+        coalesce(party_windows.prior_hits, 0) as prior_hits,
         overall_rate.base_rate
     from party_windows
     inner join overall_rate on overall_rate.month_index = party_windows.month_index
@@ -224,17 +261,22 @@ signalled as (
         candidates.suggested_hs6,
         candidates.suggested_duty_rate,
         coalesce(candidates.suggested_hs6 is not null, false) as signal_misclassification,
-        coalesce(referenced.has_gcc_preference and not referenced.partner_is_gcc
-                 and gcc_history.prior_gcc_items = 0, false) as signal_origin,
+        coalesce((referenced.origin_is_gcc or referenced.has_gcc_preference) and not referenced.partner_is_gcc, false)
+            as signal_origin,
+        coalesce(referenced.origin_is_gcc and referenced.partner_is_gcc and origin_mirror.excess_share is not null, false)
+            as signal_origin_mirror,
+        coalesce(origin_mirror.excess_share, 0) as origin_mirror_excess_share,
         trader_history.prior_hit_rate as trader_prior_hit_rate,
         declarant_history.prior_hit_rate as declarant_prior_hit_rate,
-        coalesce(trader_history.prior_hit_rate >= {{ r['trader_history_ratio'] }} * trader_history.base_rate, false) as signal_trader_history
+        {{ history_signal('trader_history', r['trader_history_ratio']) }} as signal_trader_history,
+        {{ history_signal('declarant_history', r['declarant_history_ratio']) }} as signal_declarant_history
     from referenced
     left join candidates
         on candidates.declaration_id = referenced.declaration_id and candidates.item_no = referenced.item_no
         and candidates.preference = 1
-    left join gcc_history
-        on gcc_history.hs6 = referenced.hs6 and gcc_history.month_index = referenced.month_index
+    left join origin_mirror
+        on origin_mirror.year = cast(extract(year from referenced.lodged_date) as integer)
+        and origin_mirror.partner_iso3 = referenced.partner_iso3 and origin_mirror.hs6 = referenced.hs6
     left join party_history as trader_history
         on trader_history.party_type = 'trader' and trader_history.party_key = referenced.trader_key
         and trader_history.month_index = referenced.month_index
@@ -249,26 +291,41 @@ valued as (
         coalesce(
             not signal_misclassification
             and unit_value_omr_kg < reference_low
-            and valuation_ratio < {{ r['valuation_ratio_threshold'] }}, false) as signal_valuation
+            and valuation_ratio < {{ r['valuation_ratio_threshold'] }}, false) as signal_valuation,
+        -- what the tariff gives on the declared value, to compare with what was declared
+        {{ to_baisa('customs_value_omr * duty_rate') }} as assessed_duty_omr
     from signalled
+),
+
+assessed as (
+    select
+        valued.*,
+        {{ vat_at_risk('customs_value_omr', 'assessed_duty_omr', 'vat_rate') }} as assessed_vat_omr
+    from valued
 ),
 
 money as (
     select
-        valued.*,
+        assessed.*,
         case when signal_valuation
             then round(cast(reference_median * net_mass_kg - customs_value_omr as decimal(38, 9)), 3)
             else 0 end as undervaluation_omr,
         case when signal_misclassification
             then round(customs_value_omr * (suggested_duty_rate - mfn_duty_rate), 3)
             else 0 end as misclassification_duty_omr,
-        case when signal_origin and not procedure_duty_exempt
-            then round(customs_value_omr * mfn_duty_rate, 3)
-            else 0 end as origin_duty_omr
-    from valued
+        -- the duty the GCC preference relieved: all of it (origin), or the cell's excess share (mirror)
+        case
+            when not has_gcc_preference or procedure_duty_exempt then 0
+            when signal_origin then round(customs_value_omr * mfn_duty_rate, 3)
+            when signal_origin_mirror then round(customs_value_omr * mfn_duty_rate * origin_mirror_excess_share, 3)
+            else 0 end as origin_duty_omr,
+        {{ tax_shortfall('duty_omr', 'assessed_duty_omr') }} as assessment_duty_omr,
+        {{ tax_shortfall('vat_omr', 'assessed_vat_omr') }} as assessment_vat_omr
+    from assessed
 )
 
 select
     money.*,
+    assessment_duty_omr > 0 or assessment_vat_omr > 0 as signal_assessment,
     round(undervaluation_omr * duty_rate, 3) as valuation_duty_omr
 from money

@@ -1,10 +1,18 @@
 {#-
   One row per declaration item: its unit value against the reference, the money each risk signal puts
-  at risk (duty and VAT to the baisa), a risk score and the reasons behind it. Traders and declarants
-  appear only as pseudonymous keys. See docs/revenue-at-risk.md.
+  at risk (duty and VAT to the baisa), one boolean per signal, the rules score and the reasons behind
+  it. Traders and declarants appear only as pseudonymous keys. See docs/revenue-at-risk.md.
+  An item without an item-level signal scores its history points up to `no_signal_max_points`, which
+  must stay under the lowest points an item-level signal gives (checked when the model compiles).
 -#}
 {% set threshold = var('risk')['valuation_ratio_threshold'] %}
 {% set points = var('risk')['score'] %}
+{% set lowest_signal_points = [
+    points['valuation_base_points'], points['misclassification_points'], points['origin_points'],
+    points['origin_mirror_points'], points['assessment_points']] | min %}
+{% if points['no_signal_max_points'] >= lowest_signal_points %}
+    {{ exceptions.raise_compiler_error("risk.score.no_signal_max_points must be under the lowest item-level signal points") }}
+{% endif %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -25,7 +33,8 @@ taxed as (
         {{ vat_at_risk('undervaluation_omr', 'valuation_duty_omr', 'vat_rate') }} as valuation_vat_omr,
         {{ vat_at_risk('0', 'misclassification_duty_omr', 'vat_rate') }} as misclassification_vat_omr,
         {{ vat_at_risk('0', 'origin_duty_omr', 'vat_rate') }} as origin_vat_omr,
-        signal_valuation or signal_misclassification or signal_origin as has_signal,
+        signal_valuation or signal_misclassification or signal_origin or signal_origin_mirror
+            or signal_assessment as has_signal,
         {{ points['trader_hit_rate_points'] }} * coalesce(trader_prior_hit_rate, 0)
             + {{ points['declarant_hit_rate_points'] }} * coalesce(declarant_prior_hit_rate, 0) as history_points
     from signals
@@ -34,28 +43,33 @@ taxed as (
 totalled as (
     select
         taxed.*,
-        valuation_duty_omr + misclassification_duty_omr + origin_duty_omr as duty_at_risk_omr,
-        valuation_vat_omr + misclassification_vat_omr + origin_vat_omr as vat_at_risk_omr,
-        valuation_duty_omr + misclassification_duty_omr + origin_duty_omr
-            + valuation_vat_omr + misclassification_vat_omr + origin_vat_omr as total_at_risk_omr
+        valuation_duty_omr + misclassification_duty_omr + origin_duty_omr + assessment_duty_omr as duty_at_risk_omr,
+        valuation_vat_omr + misclassification_vat_omr + origin_vat_omr + assessment_vat_omr as vat_at_risk_omr,
+        valuation_duty_omr + misclassification_duty_omr + origin_duty_omr + assessment_duty_omr
+            + valuation_vat_omr + misclassification_vat_omr + origin_vat_omr + assessment_vat_omr
+            as total_at_risk_omr
     from taxed
 ),
 
 scored as (
     select
         totalled.*,
-        least(100, history_points + case when not has_signal then 0 else
-            (case when signal_valuation
+        -- history adds to a signalled item's score; alone it never reaches the lowest signal's points
+        case when not has_signal then least({{ points['no_signal_max_points'] }}, history_points) else
+        least(100, history_points
+            + (case when signal_valuation
                 then {{ points['valuation_base_points'] }}
                     + {{ points['valuation_depth_points'] }} * (1 - valuation_ratio / {{ threshold }})
                 else 0 end)
             + (case when signal_misclassification then {{ points['misclassification_points'] }} else 0 end)
             + (case when signal_origin then {{ points['origin_points'] }} else 0 end)
+            + (case when signal_origin_mirror then {{ points['origin_mirror_points'] }} else 0 end)
+            + (case when signal_assessment then {{ points['assessment_points'] }} else 0 end)
             -- money at risk, on an absolute scale so that an item's score never depends on other items:
             -- full points at `money_full_scale_omr`, half of them at its square root
             + {{ points['money_points'] }}
                 * least(1, ln(1 + total_at_risk_omr) / ln(1 + {{ points['money_full_scale_omr'] }}))
-        end) as risk_score
+        ) end as rules_score
     from totalled
 )
 
@@ -94,15 +108,28 @@ select
     cast(scored.misclassification_vat_omr as decimal(18, 3)) as misclassification_vat_at_risk_omr,
     cast(scored.origin_duty_omr as decimal(18, 3)) as origin_duty_at_risk_omr,
     cast(scored.origin_vat_omr as decimal(18, 3)) as origin_vat_at_risk_omr,
+    cast(scored.assessment_duty_omr as decimal(18, 3)) as assessment_duty_omr,
+    cast(scored.assessment_vat_omr as decimal(18, 3)) as assessment_vat_omr,
     cast(scored.duty_at_risk_omr as decimal(18, 3)) as duty_at_risk_omr,
     cast(scored.vat_at_risk_omr as decimal(18, 3)) as vat_at_risk_omr,
     cast(scored.total_at_risk_omr as decimal(18, 3)) as total_at_risk_omr,
-    cast(round(scored.risk_score, 2) as decimal(5, 2)) as risk_score,
+    cast(round(scored.rules_score, 2) as decimal(5, 2)) as rules_score,
+    cast(round(scored.rules_score, 2) as decimal(5, 2)) as risk_score,
+    cast(scored.signal_valuation as boolean) as signal_valuation,
+    cast(scored.signal_misclassification as boolean) as signal_misclassification,
+    cast(scored.signal_origin as boolean) as signal_origin,
+    cast(scored.signal_origin_mirror as boolean) as signal_origin_mirror,
+    cast(scored.signal_assessment as boolean) as signal_assessment,
+    cast(scored.signal_trader_history as boolean) as signal_trader_history,
+    cast(scored.signal_declarant_history as boolean) as signal_declarant_history,
     cast({{ drop_last_char(flag_list([
         ('below_reference_range', 'scored.signal_valuation'),
         ('misclassification_suspected', 'scored.signal_misclassification'),
         ('gcc_origin_without_gcc_production', 'scored.signal_origin'),
+        ('gcc_origin_above_partner_exports', 'scored.signal_origin_mirror'),
+        ('declared_tax_below_assessment', 'scored.signal_assessment'),
         ('trader_compliance_history', 'scored.signal_trader_history'),
+        ('declarant_compliance_history', 'scored.signal_declarant_history'),
     ])) }} as {{ dbt.type_string() }}) as risk_reasons,
     cast(scored.trader_prior_hit_rate as {{ dbt.type_numeric() }}) as trader_prior_hit_rate,
     cast(scored.declarant_prior_hit_rate as {{ dbt.type_numeric() }}) as declarant_prior_hit_rate,

@@ -1,6 +1,7 @@
 {#-
-  Duty and VAT at risk by month x method x HS6 x partner. Four methods, each counting a loss once:
-  valuation, misclassification and origin from the item signals of declaration_risk, mirror from the
+  Duty and VAT at risk by month x method x HS6 x partner. Five methods, each counting a loss once:
+  valuation, misclassification, origin (either origin signal: an item has at most one) and assessment
+  (declared duty and VAT short of the tariff) from the item signals of declaration_risk, mirror from the
   flagged negative import gaps of mirror_gaps (an annual gap spread over the year's months in
   proportion to Oman's recorded imports of the cell, evenly where Oman recorded none). The methods
   overlap (an under-valued shipment also opens a mirror gap), so totals are compared side by side,
@@ -19,15 +20,19 @@ item_methods as (
     select period_month, 'valuation' as method, hs6, origin_iso3 as partner_iso3,
            undervaluation_omr as value_gap_omr, valuation_duty_at_risk_omr as duty_omr,
            valuation_vat_at_risk_omr as vat_omr
-    from risk where undervaluation_omr > 0
+    from risk where signal_valuation
     union all
     select period_month, 'misclassification' as method, hs6, origin_iso3 as partner_iso3, 0 as value_gap_omr,
            misclassification_duty_at_risk_omr as duty_omr, misclassification_vat_at_risk_omr as vat_omr
-    from risk where suggested_hs6 is not null
+    from risk where signal_misclassification
     union all
     select period_month, 'origin' as method, hs6, origin_iso3 as partner_iso3, 0 as value_gap_omr,
            origin_duty_at_risk_omr as duty_omr, origin_vat_at_risk_omr as vat_omr
-    from risk where risk_reasons like '%gcc_origin_without_gcc_production%'
+    from risk where signal_origin or signal_origin_mirror
+    union all
+    select period_month, 'assessment' as method, hs6, origin_iso3 as partner_iso3, 0 as value_gap_omr,
+           assessment_duty_omr as duty_omr, assessment_vat_omr as vat_omr
+    from risk where signal_assessment
 ),
 
 gaps as (

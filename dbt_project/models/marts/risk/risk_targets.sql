@@ -1,10 +1,13 @@
 {#-
   Who and what an enforcement team should look at: every trader (pseudonymous key) and every route
   (origin > partner | HS chapter | transport mode), with its volume, the share of its items carrying a
-  risk signal, the money at risk, its inspections and their hit rate. The hit rate is shrunk towards
-  the overall rate (`hit_rate_prior_weight` inspections' worth) so that one lucky inspection does not
-  top the list. risk_score = the weighted percentiles (var `risk.target_weights`: money at risk,
-  flagged share, shrunk hit rate) among targets of the same type; rank 1 is the first to look at.
+  risk signal, the money at risk, the value missing from under-valued items, its inspections and their
+  hit rate. The hit rate is shrunk towards the overall rate (`hit_rate_prior_weight` inspections' worth)
+  so that one lucky inspection does not top the list. risk_score = the weighted percentiles (var
+  `risk.target_weights`: duty and VAT at risk, value gap, flagged share, shrunk hit rate) among targets
+  of the same type; rank 1 is the first to look at. The value gap ranks apart from the duty and VAT
+  because an under-valued zero-duty, zero-VAT good puts no tax at risk yet is still a valuation fraud.
+  Flagged means an item-level signal (a party's history is what the hit rate already ranks).
 -#}
 {% set weights = var('risk')['target_weights'] %}
 
@@ -13,7 +16,8 @@ with
 risk as (
     select
         *,
-        case when risk_reasons is not null then 1 else 0 end as is_flagged,
+        case when signal_valuation or signal_misclassification or signal_origin or signal_origin_mirror
+            or signal_assessment then 1 else 0 end as is_flagged,
         case when inspection_outcome is not null then 1 else 0 end as is_inspected,
         case when {{ is_irregular_outcome('inspection_outcome') }} then 1 else 0 end as is_hit
     from {{ ref('declaration_risk') }}
@@ -37,7 +41,8 @@ traders as (
         count(distinct risk.declaration_id) as declarations,
         count(*) as items,
         avg(cast(risk.is_flagged as {{ dbt.type_numeric() }})) as flagged_share,
-        sum(risk.total_at_risk_omr) as total_at_risk_omr
+        sum(risk.total_at_risk_omr) as total_at_risk_omr,
+        sum(risk.undervaluation_omr) as value_gap_omr
     from risk
     group by risk.trader_key
 ),
@@ -56,6 +61,7 @@ routes as (
         count(*) as items,
         avg(cast(is_flagged as {{ dbt.type_numeric() }})) as flagged_share,
         sum(total_at_risk_omr) as total_at_risk_omr,
+        sum(undervaluation_omr) as value_gap_omr,
         count(distinct case when is_inspected = 1 then declaration_id end) as inspections,
         count(distinct case when is_hit = 1 then declaration_id end) as hits
     from risk
@@ -91,6 +97,7 @@ scored as (
         smoothed.*,
         100 * (
             {{ weights['money_at_risk'] }} * percent_rank() over (partition by target_type order by total_at_risk_omr)
+            + {{ weights['value_gap'] }} * percent_rank() over (partition by target_type order by value_gap_omr)
             + {{ weights['flagged_share'] }} * percent_rank() over (partition by target_type order by flagged_share)
             + {{ weights['hit_rate'] }} * percent_rank() over (partition by target_type order by smoothed_hit_rate)
         ) as risk_score
@@ -104,6 +111,7 @@ select
     cast(items as integer) as items,
     cast(flagged_share as {{ dbt.type_numeric() }}) as flagged_share,
     cast(total_at_risk_omr as decimal(18, 3)) as total_at_risk_omr,
+    cast(value_gap_omr as decimal(18, 3)) as value_gap_omr,
     cast(inspections as integer) as inspections,
     cast(hits as integer) as hits,
     cast(hit_rate as {{ dbt.type_numeric() }}) as hit_rate,
