@@ -46,16 +46,19 @@ def materialize_nightly(
     env: dict[str, str] | None = None,
     instance=None,
     raise_on_error: bool = True,
+    retrain: bool = False,
 ):
     """The nightly assets and checks (or `assets`) over `landing` for the lodgement days `days` (default:
     all of the landing area's), into `var/warehouse.duckdb` (real DuckDB, dbt and GX), with the
     warehouse's paths, the timeliness date `as_of` and `env` set for the run only. The one helper
-    every test that runs the nightly graph goes through."""
+    every test that runs the nightly graph goes through. `retrain`: what the risk model's retraining job
+    runs instead (train a challenger, score again, rebuild the scored marts), for no lodgement day."""
     from dagster import DagsterInstance, materialize
 
     from orchestration.assets.dbt import dbt_resource
+    from orchestration.assets.selectivity import risk_model
     from orchestration.definitions import CHECKS, NIGHTLY_ASSETS
-    from orchestration.jobs import landing_days, range_tags
+    from orchestration.jobs import landing_days, range_tags, risk_model_retrain
     from orchestration.resources import LandingAreaResource, WarehouseResource
 
     db = var / "warehouse.duckdb"
@@ -64,9 +67,18 @@ def materialize_nightly(
             mp.setenv(name, value)
         if as_of:
             mp.setenv("CUSTOMS_AS_OF_DATE", as_of)
+        if retrain:
+            assets, selection, tags = (
+                [risk_model, *NIGHTLY_ASSETS, *CHECKS],
+                risk_model_retrain.selection,
+                {},
+            )
+        else:
+            selection, tags = None, range_tags(*(days or landing_days(landing)))
         return materialize(
             assets if assets is not None else [*NIGHTLY_ASSETS, *CHECKS],
-            tags=range_tags(*(days or landing_days(landing))),
+            selection=selection,
+            tags=tags,
             resources={
                 "warehouse": WarehouseResource(path=str(db)),
                 "landing": LandingAreaResource(path=str(landing)),
@@ -79,11 +91,18 @@ def materialize_nightly(
 
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory, small_demo_master):
-    """The small demo, materialized once with every asset and check."""
+    """The small demo, materialized once with every asset and check, then its risk model trained."""
     landing, summary = small_demo_master
     var = tmp_path_factory.mktemp("built") / "var"
     result = materialize_nightly(landing, var, as_of=SMALL.end.isoformat())
-    return {"db": var / "warehouse.duckdb", "landing": landing, "summary": summary, "result": result}
+    trained = materialize_nightly(landing, var, as_of=SMALL.end.isoformat(), retrain=True)  # as `make run` does
+    return {
+        "db": var / "warehouse.duckdb",
+        "landing": landing,
+        "summary": summary,
+        "result": result,
+        "trained": trained,
+    }
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.assets.selectivity import complete_months, exploration_draw, months_to_score
+from orchestration.assets.selectivity import complete_months, exploration_draw, learn_rules_weights, months_to_score
 from orchestration.rules import rule
 from orchestration.selectivity import training
 from orchestration.selectivity.explain import explain
@@ -16,7 +16,7 @@ from orchestration.selectivity.features import FEATURES, describe
 
 pytestmark = pytest.mark.fast
 
-PARAMS = {**rule("risk.model.lightgbm"), "min_data_in_leaf": 5}
+PARAMS = {**rule("risk.model.lightgbm"), "min_data_in_leaf": 5, "num_iterations": 20}
 
 
 def frame(months: int = 5, per_month: int = 200, seed: int = 1) -> pd.DataFrame:
@@ -34,12 +34,12 @@ def frame(months: int = 5, per_month: int = 200, seed: int = 1) -> pd.DataFrame:
 
 def test_walk_forward_trains_each_month_on_the_months_before_it_only():
     labelled = frame()
-    models = training.walk_forward(labelled, FEATURES, PARAMS, 20, 2, 50, date(2022, 5, 1))
+    models = training.walk_forward(labelled, FEATURES, PARAMS, 2, 50, date(2022, 5, 1))
     assert sorted(models) == [date(2022, 3, 1), date(2022, 4, 1), date(2022, 5, 1)]
     # an outcome changed in the month scored, or after it, leaves that month's booster unchanged
     changed = labelled.copy()
     changed.loc[changed["period_month"] >= date(2022, 4, 1), "is_irregular"] ^= 1
-    again = training.walk_forward(changed, FEATURES, PARAMS, 20, 2, 50, date(2022, 5, 1))
+    again = training.walk_forward(changed, FEATURES, PARAMS, 2, 50, date(2022, 5, 1))
     march = labelled[labelled["period_month"] == date(2022, 3, 1)]
     april = labelled[labelled["period_month"] == date(2022, 4, 1)]
     assert np.array_equal(
@@ -100,7 +100,7 @@ def test_complete_months_end_on_or_before_the_as_of_date():
 
 def test_explanations_name_what_raises_the_score_in_words():
     labelled = frame(months=3)
-    booster = training.train(labelled, FEATURES, PARAMS, 30)
+    booster = training.train(labelled, FEATURES, {**PARAMS, "num_iterations": 30})
     risky = labelled.nlargest(5, "trader_irregular_share")
     words, names = explain(booster, risky, 3)
     assert all(n.split(",")[0] == "trader_irregular_share" for n in names)
@@ -119,3 +119,26 @@ def test_the_exploration_draw_is_uniform_and_repeatable():
     assert np.array_equal(draw, exploration_draw(ids, pd.Series([1] * len(ids))))
     assert 0 <= draw.min() and draw.max() < 1 and abs(draw.mean() - 0.5) < 0.01
     assert abs((draw < 0.1).mean() - 0.1) < 0.01
+
+
+def test_the_rules_weight_is_learned_from_earlier_months_only():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.5, 0.4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    rules_agree = np.array([0, 0, 90, 0, 0, 0, 0, 0, 0, 0])  # the rules find C, which the model missed
+    assert training.rules_weight(y, p, rules_agree, [0, 0.5, 1], [0.2]) == 1
+    rules_wrong = np.array([0, 0, 0, 90, 0, 0, 0, 0, 0, 0])  # they point at D, which was clean
+    assert training.rules_weight(y, p, rules_wrong, [0, 0.5, 1], [0.1]) == 0
+    assert training.rules_weight(y, p, np.zeros(10), [0, 0.5, 1], [0.1]) == 1  # no evidence either way: keep them
+
+    backtest = pd.DataFrame(
+        {
+            "period_month": [date(2022, 4, 1)] * 10 + [date(2022, 5, 1)] * 10,
+            "is_irregular": np.r_[y, y],
+            "fraud_probability": np.r_[p, p],
+            "rules_score": np.r_[rules_wrong, rules_agree],
+        }
+    )
+    learned = learn_rules_weights(backtest, [0, 0.5, 1], 0.5, [0.1])
+    assert learned[date(2022, 4, 1)] == 0.5  # nothing earlier to learn from
+    assert learned[date(2022, 5, 1)] == 0  # April's rules were wrong; May's own outcomes do not count
+    assert learned[None] == 0  # both months pooled: the wrong pick in April outweighs

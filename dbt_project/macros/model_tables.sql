@@ -13,10 +13,10 @@
         declaration_id {{ dbt.type_string() }}, item_no integer, period_month date,
         fraud_probability double, model_version {{ dbt.type_string() }},
         model_explanation {{ dbt.type_string() }}, model_top_features {{ dbt.type_string() }},
-        exploration_draw double, scored_at timestamp
+        exploration_draw double, rules_weight double, scored_at timestamp
     );
     create table if not exists models.risk_backtest (
         model_version {{ dbt.type_string() }}, declaration_id {{ dbt.type_string() }}, item_no integer,
-        period_month date, fraud_probability double
+        period_month date, fraud_probability double, rules_weight double
     )
 {%- endmacro %}

@@ -223,7 +223,12 @@ def rescored_from(warehouse: WarehouseResource) -> str | None:
     """The first month the learned model scored again since the last successful build (a new champion
     rescores every month): the scored marts rebuild from there too."""
     with warehouse.connect(read_only=True) as con:
-        tables = {t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables")}
+        tables = {
+            t
+            for (t,) in con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+            ).fetchall()
+        }
         if "models.risk_scores" not in tables:
             return None
         since = "SELECT max(built_at) FROM raw.dbt_watermark" if "raw.dbt_watermark" in tables else "SELECT NULL"
@@ -244,7 +249,7 @@ def advance_watermark(warehouse: WarehouseResource, until: str | None) -> None:
 # int_declaration_items is built with the staged tables: its countries are checked by the gate too
 STAGING_SELECTION = "path:models/staging path:seeds path:models/intermediate/int_declaration_items.sql"
 # the models that read the learned model's scores (source `models`), built after `models/risk_scores`
-SCORED_SELECTION = "declaration_risk+"
+SCORED_SELECTION = "declaration_risk+ risk_model_performance"
 
 
 @dbt_assets(

@@ -21,6 +21,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from orchestration import settings
 from orchestration.assets.dbt import refresh_window
+from orchestration.assets.table_metadata import table_metadata
 from orchestration.quality.parameters import as_of_date
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.rules import rule
@@ -28,7 +29,10 @@ from orchestration.selectivity import registry, training
 from orchestration.selectivity.explain import explain
 from orchestration.selectivity.features import FEATURE_TABLE, FEATURES, read_features
 
+RULES_TABLE = "intermediate.int_declaration_rules"
+
 FEATURES_KEY = AssetKey(["intermediate", "int_risk_features"])
+RULES_KEY = AssetKey(["intermediate", "int_declaration_rules"])
 RISK_MODEL = AssetKey(["models", "risk_model"])
 RISK_SCORES = AssetKey(["models", "risk_scores"])
 
@@ -45,7 +49,9 @@ def complete_months(months, as_of: date) -> list[date]:
 def retrain_due(con, root: Path, as_of: date) -> str | None:
     """Why a challenger should be trained now (no model yet, or a complete month of outcomes that no
     version has been trained through), or None: the monthly cadence, checked after a refresh."""
-    tables = {t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables")}
+    tables = {
+        t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+    }
     if FEATURE_TABLE not in tables:
         return None
     months = [
@@ -63,11 +69,33 @@ def retrain_due(con, root: Path, as_of: date) -> str | None:
     return None
 
 
+def learn_rules_weights(
+    backtest: pd.DataFrame, weights: list[float], initial: float, rates: list[float]
+) -> dict[date, float]:
+    """The rules' weight in risk_score for each walk-forward month, learned from the out-of-time
+    predictions of the months before it only (`initial` for the first), and under `None` the weight
+    for the months after the last one, learned from all of them."""
+    months = sorted(backtest["period_month"].unique())
+    learned: dict = {}
+    for month in [*months, None]:
+        earlier = backtest if month is None else backtest[backtest["period_month"] < month]
+        learned[month] = (
+            training.rules_weight(
+                earlier["is_irregular"], earlier["fraud_probability"], earlier["rules_score"], weights, rates
+            )
+            if len(earlier)
+            else initial
+        )
+    return learned
+
+
 @asset(
     key=RISK_MODEL,
-    deps=[FEATURES_KEY],
+    deps=[FEATURES_KEY, RULES_KEY],
     group_name="models",
     pool=WAREHOUSE_POOL,
+    owners=["team:risk-management"],
+    kinds={"lightgbm", "duckdb", "python"},
     description="A challenger LightGBM model trained walk-forward on every inspection outcome; it replaces "
     "the champion only if it beats it on the latest out-of-time month. Every version is kept.",
 )
@@ -75,6 +103,9 @@ def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
     s = _settings()
     with warehouse.connect(read_only=True) as con:
         labelled = read_features(con, "is_inspected = 1")
+        rules = con.execute(
+            f"SELECT declaration_id, item_no, CAST(rules_score AS DOUBLE) AS rules_score FROM {RULES_TABLE}"
+        ).df()
         champion = registry.champion(con, settings.model_dir(Path(warehouse.path)))
     months = complete_months(labelled["period_month"].unique(), as_of_date(context.run.tags))
     if len(months) <= s["warmup_months"]:
@@ -85,21 +116,23 @@ def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
     last = months[-1]
     started = time.perf_counter()
     boosters = training.walk_forward(
-        labelled, FEATURES, s["lightgbm"], s["boosting_rounds"], s["warmup_months"], s["min_training_items"], last
+        labelled, FEATURES, s["lightgbm"], s["warmup_months"], s["min_training_items"], last
     )
     if last not in boosters:
         raise ValueError(f"too few outcomes before {last:%Y-%m} to train a model that can be tested on it")
-    final = training.train(labelled[labelled["period_month"] <= last], FEATURES, s["lightgbm"], s["boosting_rounds"])
+    final = training.train(labelled[labelled["period_month"] <= last], FEATURES, s["lightgbm"])
     seconds = time.perf_counter() - started
 
     backtest = pd.concat(
         [
-            labelled.loc[labelled["period_month"] == m, ["declaration_id", "item_no", "period_month"]].assign(
-                fraud_probability=training.predict(b, labelled[labelled["period_month"] == m])
-            )
+            labelled.loc[
+                labelled["period_month"] == m, ["declaration_id", "item_no", "period_month", "is_irregular"]
+            ].assign(fraud_probability=training.predict(b, labelled[labelled["period_month"] == m]))
             for m, b in boosters.items()
         ]
-    )
+    ).merge(rules, on=["declaration_id", "item_no"], how="left")
+    weights = learn_rules_weights(backtest, s["rules_weights"], s["initial_rules_weight"], s["inspection_rates"])
+    backtest["rules_weight"] = backtest["period_month"].map(weights)
     evaluated = labelled[labelled["period_month"] == last]
     rates, money = s["inspection_rates"], np.zeros(len(evaluated))
     ours = training.metrics(evaluated["is_irregular"], training.predict(boosters[last], evaluated), money, rates)
@@ -117,10 +150,14 @@ def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
             "model_version": name,
             "library": "lightgbm",
             "features": FEATURES,
-            "parameters": {**s["lightgbm"], "boosting_rounds": s["boosting_rounds"]},
+            "parameters": s["lightgbm"],
             "training_from": min(months),
             "trained_through": last,
             "walk_forward_months": [m.isoformat() for m in boosters],
+            "rules_weights": {
+                **{f"months/{m:%Y-%m}.txt": weights[m] for m in boosters},
+                "final.txt": weights[None],
+            },
             "evaluated_month": last,
             "challenger_metrics": ours,
             "champion_metrics": theirs,
@@ -153,7 +190,8 @@ def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
         )
         con.register("_backtest", backtest.assign(model_version=name))
         con.execute(f"""INSERT INTO {registry.BACKTEST}
-            SELECT model_version, declaration_id, item_no, CAST(period_month AS DATE), fraud_probability
+            SELECT model_version, declaration_id, item_no, CAST(period_month AS DATE), fraud_probability,
+                   rules_weight
             FROM _backtest""")
         con.execute("COMMIT")
     context.log.info(f"{name}: {'promoted' if promote else 'rejected'} ({reason})")
@@ -166,6 +204,7 @@ def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
             "walk_forward_months": len(boosters),
             "training_items": int((labelled["period_month"] <= last).sum()),
             "training_seconds": round(seconds, 2),
+            "rules_weight_after_training": weights[None],
             "evaluated_month": f"{last:%Y-%m}",
             "challenger": MetadataValue.json(ours),
             "champion_on_the_same_month": MetadataValue.json(theirs) if theirs else None,
@@ -199,6 +238,8 @@ def months_to_score(items: dict, scored: dict, wanted: dict, refresh_from: str |
     deps=[FEATURES_KEY, RISK_MODEL],
     group_name="models",
     pool=WAREHOUSE_POOL,
+    owners=["team:risk-management"],
+    kinds={"lightgbm", "duckdb", "python"},
     description="Every item's probability of an irregular outcome from the champion model (out of time: the "
     "booster that scores a month never saw it), with the contributions that raise it in words.",
 )
@@ -238,6 +279,7 @@ def risk_scores(context: AssetExecutionContext, warehouse: WarehouseResource) ->
                 "model_version": champion.name if booster is not None else None,
                 "model_explanation": words,
                 "model_top_features": names,
+                "rules_weight": champion.rules_weight_for(month) if booster is not None else None,
                 "exploration_draw": exploration_draw(frame["declaration_id"], frame["item_no"]),
             }
         )
@@ -247,13 +289,17 @@ def risk_scores(context: AssetExecutionContext, warehouse: WarehouseResource) ->
             con.execute(f"DELETE FROM {registry.SCORES} WHERE period_month = ?", [month])
             con.execute(f"""INSERT INTO {registry.SCORES}
                 SELECT declaration_id, item_no, CAST(period_month AS DATE), fraud_probability, model_version,
-                       model_explanation, model_top_features, exploration_draw, current_timestamp FROM _scores""")
+                       model_explanation, model_top_features, exploration_draw, rules_weight, current_timestamp
+                FROM _scores""")
             con.execute("COMMIT")
         written += len(out)
     if champion is None:
         context.log.warning("no risk model yet: risk_score is the rules' score until `risk_model` is trained")
+    with warehouse.connect(read_only=True) as con:
+        table = table_metadata(con, "models", "risk_scores")
     return MaterializeResult(
         metadata={
+            **table,
             "champion": champion.name if champion else None,
             "months_scored": len(todo),
             "items_scored": written,

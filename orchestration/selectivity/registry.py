@@ -28,20 +28,28 @@ class Version:
     folder: Path
     trained_through: date
     months: list[date] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)  # rules weight by booster file
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def _file(self, month: date) -> str | None:
+        if month > self.trained_through:
+            return "final.txt"
+        return f"months/{month:%Y-%m}.txt" if month in self.months else None
 
     def model_for(self, month: date) -> lgb.Booster | None:
         """The booster that scores `month` without having seen it: the walk-forward one of that month,
         the final one after `trained_through`, none before the first walk-forward month."""
-        if month > self.trained_through:
-            name = "final.txt"
-        elif month in self.months:
-            name = f"months/{month:%Y-%m}.txt"
-        else:
+        name = self._file(month)
+        if name is None:
             return None
         if name not in self._cache:
             self._cache[name] = lgb.Booster(model_file=str(self.folder / name))
         return self._cache[name]
+
+    def rules_weight_for(self, month: date) -> float | None:
+        """The weight of the rules in risk_score for the items of `month` (learned with the booster)."""
+        name = self._file(month)
+        return self.weights[name] if name else None
 
 
 def ensure_tables(con) -> None:
@@ -60,7 +68,9 @@ def next_name(con) -> str:
 
 def champion(con, root: Path) -> Version | None:
     """The version in service, if any."""
-    tables = {t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables")}
+    tables = {
+        t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+    }
     if VERSIONS not in tables:
         return None
     row = con.execute(f"SELECT model_version, trained_through FROM {VERSIONS} WHERE status = 'champion'").fetchone()
@@ -68,7 +78,8 @@ def champion(con, root: Path) -> Version | None:
         return None
     folder = root / row[0]
     card = json.loads((folder / "card.json").read_text())
-    return Version(row[0], folder, row[1], [date.fromisoformat(m) for m in card["walk_forward_months"]])
+    months = [date.fromisoformat(m) for m in card["walk_forward_months"]]
+    return Version(row[0], folder, row[1], months, card["rules_weights"])
 
 
 def save(root: Path, name: str, months: dict[date, lgb.Booster], final: lgb.Booster, card: dict) -> Path:

@@ -17,10 +17,11 @@ import pandas as pd
 LABEL = "is_irregular"
 
 
-def train(frame: pd.DataFrame, features: list[str], params: dict, rounds: int) -> lgb.Booster:
-    """A LightGBM model of P(irregular outcome) on the labelled rows of `frame`."""
+def train(frame: pd.DataFrame, features: list[str], params: dict) -> lgb.Booster:
+    """A LightGBM model of P(irregular outcome) on the labelled rows of `frame` (`params` as LightGBM
+    takes them, boosting rounds as `num_iterations`)."""
     data = lgb.Dataset(frame[features].to_numpy(np.float64), label=frame[LABEL].to_numpy(), feature_name=features)
-    return lgb.train(params, data, num_boost_round=rounds)
+    return lgb.train(params, data)
 
 
 def predict(booster: lgb.Booster, frame: pd.DataFrame) -> np.ndarray:
@@ -36,7 +37,6 @@ def walk_forward(
     labelled: pd.DataFrame,
     features: list[str],
     params: dict,
-    rounds: int,
     warmup_months: int,
     min_items: int,
     last_month: date,
@@ -48,7 +48,7 @@ def walk_forward(
     for month in months[warmup_months:]:
         history = labelled[labelled["period_month"] < month]
         if trainable(history, min_items):
-            models[month] = train(history, features, params, rounds)
+            models[month] = train(history, features, params)
     return models
 
 
@@ -72,6 +72,26 @@ def metrics(y: np.ndarray, p: np.ndarray, money: np.ndarray, rates: list[float])
     else:
         out["auc"] = float("nan")
     return out
+
+
+def combined(p: np.ndarray, rules_score: np.ndarray, weight: float) -> np.ndarray:
+    """risk_score / 100 (macro combined_risk_score): model and rules as independent chances."""
+    return 1 - (1 - np.asarray(p, dtype=float)) * (1 - weight * np.asarray(rules_score, dtype=float) / 100)
+
+
+def rules_weight(
+    y: np.ndarray, p: np.ndarray, rules_score: np.ndarray, weights: list[float], rates: list[float]
+) -> float:
+    """The weight of the rules in risk_score that the outcomes support: of `weights`, the one whose
+    combined ranking has the best mean precision at the inspection `rates` (ties: the larger weight,
+    so rules keep their say until outcomes contradict them)."""
+    zeros = np.zeros(len(y))
+
+    def mean_precision(weight: float) -> float:
+        found = metrics(y, combined(p, rules_score, weight), zeros, rates)
+        return float(np.mean([found[f"precision_at_{rate:g}"] for rate in rates]))
+
+    return max((mean_precision(w), w) for w in weights)[1]
 
 
 def decide(champion: dict[str, float] | None, challenger: dict[str, float], rate: float) -> tuple[bool, str]:

@@ -16,12 +16,12 @@ with
 labelled as (
     select
         backtest.model_version, backtest.period_month, backtest.declaration_id, backtest.item_no,
-        backtest.fraud_probability, features.is_irregular, features.hs6_mass_pair_seen,
+        backtest.fraud_probability, backtest.rules_weight, features.is_irregular, features.hs6_mass_pair_seen,
         risk.rules_score, risk.total_at_risk_omr
     from {{ source('models', 'risk_backtest') }} as backtest
     inner join {{ ref('int_risk_features') }} as features
         on features.declaration_id = backtest.declaration_id and features.item_no = backtest.item_no
-    inner join {{ ref('declaration_risk') }} as risk
+    inner join {{ ref('int_declaration_rules') }} as risk
         on risk.declaration_id = backtest.declaration_id and risk.item_no = backtest.item_no
     where features.is_inspected = 1
 ),
@@ -32,7 +32,7 @@ scored as (
     select labelled.*, 'rules' as selection, rules_score as score from labelled
     union all
     select labelled.*, 'combined' as selection,
-        {{ combined_risk_score('fraud_probability', 'rules_score') }} as score
+        {{ combined_risk_score('fraud_probability', 'rules_score', 'rules_weight') }} as score
     from labelled
 ),
 
@@ -79,7 +79,7 @@ cells as (
 
 rates as (
     {% for rate in rates %}
-    select cast({{ rate }} as {{ dbt.type_numeric() }}) as inspection_rate
+    select cast({{ rate }} as double) as inspection_rate
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
@@ -135,13 +135,13 @@ select
     cast(period_month as date) as period_month,
     cast(item_group as {{ dbt.type_string() }}) as item_group,
     cast(selection as {{ dbt.type_string() }}) as selection,
-    cast(inspection_rate as {{ dbt.type_numeric() }}) as inspection_rate,
+    cast(inspection_rate as double) as inspection_rate,
     cast(items as integer) as items_inspected,
     cast(irregular as integer) as irregular_items,
     cast(items_selected as integer) as items_selected,
-    cast(precision_share as {{ dbt.type_numeric() }}) as precision,
-    cast(recall_share as {{ dbt.type_numeric() }}) as recall,
+    cast(precision_share as double) as precision,
+    cast(recall_share as double) as recall,
     cast(revenue_caught_omr as decimal(18, 3)) as revenue_caught_omr,
-    cast(revenue_share as {{ dbt.type_numeric() }}) as revenue_share,
-    cast(auc as {{ dbt.type_numeric() }}) as auc
+    cast(revenue_share as double) as revenue_share,
+    cast(auc as double) as auc
 from with_random
