@@ -34,6 +34,7 @@ GOOD = {
     "procedure_code": "4000",
     "declarant_id": "BRK1",
     "trader_id": "OM1",
+    "seller_id": "CN-S00001",
     "hs_code": "85171300",
     "goods_description": "Smartphones",
     "origin_country": "CN",

@@ -43,6 +43,8 @@ RULES = {
     "signal_valuation": "rule: unit value below the reference range",
     "signal_misclassification": "rule: price fits a higher-duty subheading",
     "signal_origin": "rule: GCC origin on goods consigned from outside the GCC",
+    "signal_origin_mirror": "rule: GCC-origin imports above what the partner reports exporting",
+    "signal_assessment": "rule: declared duty or VAT below the tariff's",
 }
 
 FEATURES: list[str] = [

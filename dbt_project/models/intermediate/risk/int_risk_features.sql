@@ -29,7 +29,7 @@ with
 signals as (
     select
         declaration_id, item_no, valuation_ratio, duty_rate, reference_items,
-        signal_valuation, signal_misclassification, signal_origin
+        signal_valuation, signal_misclassification, signal_origin, signal_origin_mirror, signal_assessment
     from {{ ref('int_declaration_signals') }}
 ),
 
@@ -53,6 +53,8 @@ items as (
         case when signals.signal_valuation then 1 else 0 end as signal_valuation,
         case when signals.signal_misclassification then 1 else 0 end as signal_misclassification,
         case when signals.signal_origin then 1 else 0 end as signal_origin,
+        case when signals.signal_origin_mirror then 1 else 0 end as signal_origin_mirror,
+        case when signals.signal_assessment then 1 else 0 end as signal_assessment,
         case when declared.inspection_outcome is not null then 1 else 0 end as is_inspected,
         case when {{ is_irregular_outcome('declared.inspection_outcome') }} then 1 else 0 end as is_irregular,
         declared.hs6,
@@ -129,6 +131,8 @@ select
     items.signal_valuation,
     items.signal_misclassification,
     items.signal_origin,
+    items.signal_origin_mirror,
+    items.signal_assessment,
     {% for name, _ in profiles %}
     coalesce({{ name }}_prior.prior_items, 0) as {{ name }}_prior_items,
     coalesce({{ name }}_prior.prior_inspected, 0) as {{ name }}_prior_inspections,
