@@ -148,7 +148,9 @@ def test_make_run_shows_progress_and_where_things_are(deployment):
     assert any(line.startswith("    + marts/mirror_gaps ") and line.endswith(" rows") for line in out.splitlines())
     assert f"Findings report for managers (opens offline): {deployment['var'] / 'reports' / 'findings.html'}" in out
     assert "Running dbt command" not in out and "dbt build" not in out, "dbt's console lines stay out of it"
-    assert len(out.splitlines()) < 200, "progress, not a wall of logs"
+    assert "Training the risk model: no model yet, and 6 complete months of inspection outcomes." in out
+    assert "  risk model promoted: no champion yet" in out.splitlines()
+    assert len(out.splitlines()) < 250, "progress of the refresh and the training, not a wall of logs"
 
 
 def test_the_ui_shows_the_graph_and_runs_a_selection_to_success(deployment, browser):

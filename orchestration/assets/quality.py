@@ -26,13 +26,15 @@ from orchestration.assets.comtrade import comtrade_api
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.landing import landing_specs
 from orchestration.assets.raw import raw_assets
+from orchestration.assets.selectivity import risk_model, risk_scores
 from orchestration.assets.table_metadata import table_metadata
 from orchestration.checks import gx_checks, gx_project_dir, results_dir
 from orchestration.quality.results import RULE_RESULTS_TABLE, VALIDATION_RUNS_TABLE, record_validation_runs
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 OWNER = "team:data-governance"
-UPSTREAM = [*landing_specs, comtrade_api, *raw_assets, *dbt_models]  # every asset a GX check can be on
+# every asset a GX check can be on, and the model assets between the dbt steps
+UPSTREAM = [*landing_specs, comtrade_api, *raw_assets, *dbt_models, risk_model, risk_scores]
 
 
 def last_checked(assets: Sequence[AssetsDefinition | AssetSpec], checks: Sequence[AssetChecksDefinition]):

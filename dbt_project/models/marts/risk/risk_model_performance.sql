@@ -43,8 +43,16 @@ grouped as (
         scored.total_at_risk_omr, scored.selection, scored.score, scopes.scope, item_groups.item_group,
         case when scopes.scope = 'month' then scored.period_month end as period_month
     from scored
-    cross join (select 'month' as scope union all select 'all_months' as scope) as scopes
-    inner join (select 'all' as item_group union all select 'new_hs6_mass_pair' as item_group) as item_groups
+    cross join (
+        select 'month' as scope
+        union all
+        select 'all_months' as scope
+    ) as scopes
+    inner join (
+        select 'all' as item_group
+        union all
+        select 'new_hs6_mass_pair' as item_group
+    ) as item_groups
         on item_groups.item_group = 'all' or not scored.hs6_mass_pair_seen
 ),
 
