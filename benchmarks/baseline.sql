@@ -16,7 +16,7 @@ csv as (
         columns = {
             'declaration_id': 'VARCHAR', 'item_no': 'INTEGER', 'flow': 'VARCHAR', 'lodged_at': 'TIMESTAMP',
             'released_at': 'TIMESTAMP', 'office_code': 'VARCHAR', 'procedure_code': 'VARCHAR',
-            'declarant_id': 'VARCHAR', 'trader_id': 'VARCHAR', 'hs_code': 'VARCHAR',
+            'declarant_id': 'VARCHAR', 'trader_id': 'VARCHAR', 'seller_id': 'VARCHAR', 'hs_code': 'VARCHAR',
             'goods_description': 'VARCHAR', 'origin_country': 'VARCHAR', 'partner_country': 'VARCHAR',
             'transport_mode': 'VARCHAR', 'net_mass_kg': 'DECIMAL(18,3)', 'supplementary_qty': 'DECIMAL(18,3)',
             'supplementary_unit': 'VARCHAR', 'invoice_amount': 'DECIMAL(20,2)', 'invoice_currency': 'VARCHAR',
@@ -27,12 +27,14 @@ csv as (
 
 raw as (
     select declaration_id, item_no, flow, lodged_at, procedure_code, declarant_id, trader_id, hs_code,
-           origin_country, partner_country, net_mass_kg, customs_value_omr, preference_code, inspection_outcome
+           origin_country, partner_country, net_mass_kg, customs_value_omr, duty_omr, vat_omr, preference_code,
+           inspection_outcome
     from csv
     union all
     select declaration_id, item_no, flow, lodged_at, procedure_code, declarant_id, trader_id, hs_code,
            origin_country, partner_country, cast(net_mass_kg as decimal(18, 3)),
-           cast(customs_value_omr as decimal(18, 3)), preference_code, inspection_outcome
+           cast(customs_value_omr as decimal(18, 3)), cast(duty_omr as decimal(18, 3)), cast(vat_omr as decimal(18, 3)),
+           preference_code, inspection_outcome
     from read_parquet('{landing}/declarations/**/*.parquet')
 )
 
@@ -41,7 +43,7 @@ select
     cast(year(raw.lodged_at) * 12 + month(raw.lodged_at) as integer) as month_index,
     raw.procedure_code, raw.declarant_id, raw.trader_id, raw.hs_code,
     substring(raw.hs_code, 1, 6) as hs6, substring(raw.hs_code, 1, 4) as hs4,
-    raw.net_mass_kg, raw.customs_value_omr, raw.preference_code, raw.inspection_outcome,
+    raw.net_mass_kg, raw.customs_value_omr, raw.duty_omr, raw.vat_omr, raw.preference_code, raw.inspection_outcome,
     o.iso3 as origin_iso3, p.iso3 as partner_iso3,
     coalesce(o.is_gcc, false) as origin_is_gcc, coalesce(p.is_gcc, false) as partner_is_gcc,
     cast(raw.customs_value_omr / $rule(omr_per_usd) as decimal(28, 6)) as customs_value_usd,
@@ -127,7 +129,8 @@ select reporterISO as reporter_iso3, year, classificationCode as hs_vintage from
     from partner where partnerCode = $rule(mirror.home_comtrade_code) group by reporterISO, year, classificationCode
 ) where r = 1;
 
-create or replace temp table mirror_gaps as
+-- the partners' records about Oman as the mirror of Oman's trade (year x flow x partner x HS6)
+create or replace temp table mirror_annual as
 with oman_records as (
     select * from partner
     where partnerCode = $rule(mirror.home_comtrade_code) and typeCode = 'C' and coalesce(customsCode, 'C00') = 'C00'
@@ -137,25 +140,26 @@ chosen as (
     select * from oman_records r
     where freqCode = 'A' or not exists (
         select 1 from oman_records a where a.freqCode = 'A' and a.reporterISO = r.reporterISO and a.year = r.year)
-),
-mirror as (
-    select c.year, case when c.flowCode in ('X', 'RX') then 'M' else 'X' end as flow, c.reporterISO as partner_iso3,
-           coalesce(g.group_hs6, c.hs6, c.cmdCode) as hs6,
-           min(case when c.classificationCode = 'H6' or g.group_hs6 is not null or c.hs6 is null then 1 else 0 end) = 1
-               as is_vintage_mapped,
-           sum(case when c.flowCode not in ('RX', 'RM') then primaryValue else 0 end) as mirror_value_usd,
-           case when count(case when c.flowCode not in ('RX', 'RM') then 1 end)
-                     = count(case when c.flowCode not in ('RX', 'RM') then cifvalue end)
-               then sum(case when c.flowCode not in ('RX', 'RM') then cifvalue end) end as mirror_cif,
-           case when count(case when c.flowCode not in ('RX', 'RM') then 1 end)
-                     = count(case when c.flowCode not in ('RX', 'RM') then fobvalue end)
-               then sum(case when c.flowCode not in ('RX', 'RM') then fobvalue end) end as mirror_fob,
-           sum(case when c.flowCode not in ('RX', 'RM') then netWgt else 0 end) as mirror_kg,
-           sum(case when c.flowCode in ('RX', 'RM') then primaryValue else 0 end) as mirror_reexport_value_usd
-    from chosen c
-    left join groups g on g.side = 'partner' and g.v = c.classificationCode and g.hs6 = c.hs6
-    group by all
-),
+)
+select c.year, case when c.flowCode in ('X', 'RX') then 'M' else 'X' end as flow, c.reporterISO as partner_iso3,
+       coalesce(g.group_hs6, c.hs6, c.cmdCode) as hs6,
+       min(case when c.classificationCode = 'H6' or g.group_hs6 is not null or c.hs6 is null then 1 else 0 end) = 1
+           as is_vintage_mapped,
+       sum(case when c.flowCode not in ('RX', 'RM') then primaryValue else 0 end) as mirror_value_usd,
+       case when count(case when c.flowCode not in ('RX', 'RM') then 1 end)
+                 = count(case when c.flowCode not in ('RX', 'RM') then cifvalue end)
+           then sum(case when c.flowCode not in ('RX', 'RM') then cifvalue end) end as mirror_cif,
+       case when count(case when c.flowCode not in ('RX', 'RM') then 1 end)
+                 = count(case when c.flowCode not in ('RX', 'RM') then fobvalue end)
+           then sum(case when c.flowCode not in ('RX', 'RM') then fobvalue end) end as mirror_fob,
+       sum(case when c.flowCode not in ('RX', 'RM') then netWgt else 0 end) as mirror_kg,
+       sum(case when c.flowCode in ('RX', 'RM') then primaryValue else 0 end) as mirror_reexport_value_usd
+from chosen c
+left join groups g on g.side = 'partner' and g.v = c.classificationCode and g.hs6 = c.hs6
+group by all;
+
+create or replace temp table mirror_gaps as
+with
 national_items as (
     select year(lodged_date) as year, flow, case when flow = 'M' then origin_iso3 else partner_iso3 end as partner_iso3,
            hs6, customs_value_usd, net_mass_kg
@@ -179,7 +183,7 @@ pairs as (
            coalesce(m.mirror_reexport_value_usd, 0) as mirror_reexport_value_usd,
            coalesce(m.is_vintage_mapped, true) as is_vintage_mapped
     from national n
-    full join mirror m on m.year = n.year and m.flow = n.flow and m.partner_iso3 = n.partner_iso3 and m.hs6 = n.hs6
+    full join mirror_annual m on m.year = n.year and m.flow = n.flow and m.partner_iso3 = n.partner_iso3 and m.hs6 = n.hs6
 ),
 margins as (
     select partner_iso3, hs_chapter, margin,
@@ -332,18 +336,30 @@ select declaration_id, item_no, suggested_hs6, suggested_rate from (
       and h.mfn > r.mfn_duty_rate and not r.gcc_pref and not r.duty_exempt
 ) where pref = 1;
 
--- GCC production seen before the month (origin rule) and parties' inspection history (12 months before)
-create or replace temp table origin_history as
-with production as (
-    select hs6, month_index, count(*) as n from items where flow = 'M' and origin_is_gcc and partner_is_gcc group by all
+-- the origin mirror test: GCC-origin imports consigned from a GCC partner that reported that year, per
+-- year x partner x HS6 (its concordance group), against its own exports to Oman brought to CIF in rials
+create or replace temp table origin_mirror as
+with consigned as (
+    select year(i.lodged_date) as year, i.partner_iso3, coalesce(g.group_hs6, i.hs6) as mirror_hs6, i.hs6,
+           i.customs_value_omr
+    from items i
+    join vintages v on v.reporter_iso3 = i.partner_iso3 and v.year = year(i.lodged_date)
+    left join groups g on g.side = 'national' and g.v = v.hs_vintage and g.hs6 = i.hs6
+    where i.flow = 'M' and i.origin_is_gcc and i.partner_is_gcc
 ),
-claims as (
-    select distinct hs6, month_index from taxed where gcc_pref and not partner_is_gcc
+cells as (
+    select n.*, coalesce(m.mirror_value_usd, 0) * $rule(omr_per_usd) * $rule(mirror.default_cif_fob_margin)
+               as mirror_value_omr
+    from (select year, partner_iso3, mirror_hs6, sum(customs_value_omr) as value_omr from consigned group by all) n
+    left join mirror_annual m on m.flow = 'M' and m.year = n.year and m.partner_iso3 = n.partner_iso3
+        and m.hs6 = n.mirror_hs6
 )
-select c.hs6, c.month_index, coalesce(sum(p.n), 0) as prior_gcc_items
-from claims c left join production p on p.hs6 = c.hs6 and p.month_index < c.month_index
-group by all;
+select distinct c.year, c.partner_iso3, c.hs6, (cells.value_omr - cells.mirror_value_omr) / cells.value_omr as excess_share
+from cells join consigned c using (year, partner_iso3, mirror_hs6)
+where cells.value_omr > $rule(risk.origin_mirror_ratio) * cells.mirror_value_omr
+  and cells.value_omr - cells.mirror_value_omr >= $rule(risk.origin_mirror_min_excess_omr);
 
+-- parties' inspection history (the 12 months before)
 create or replace temp table party_history as
 with inspected as (
     select party_type, party_id, month_index, count(*) as inspected,
@@ -368,6 +384,7 @@ party_months as (
     select distinct 'declarant', declarant_id, month_index from items
 )
 select pm.party_type, pm.party_id, pm.month_index, max(b.base_rate) as base_rate,
+       coalesce(sum(i.inspected), 0) as prior_inspected, coalesce(sum(i.hits), 0) as prior_hits,
        (coalesce(sum(i.hits), 0) + $rule(risk.hit_rate_prior_weight) * max(b.base_rate))
            / (coalesce(sum(i.inspected), 0) + $rule(risk.hit_rate_prior_weight)) as prior_hit_rate
 from party_months pm
@@ -380,12 +397,20 @@ create or replace temp table declaration_risk as
 with signalled as (
     select r.*, s.suggested_hs6, s.suggested_rate, s.suggested_hs6 is not null as sig_misclass,
            case when r.ref_median > 0 then r.unit_value_omr_kg / r.ref_median end as valuation_ratio,
-           coalesce(r.gcc_pref and not r.partner_is_gcc and o.prior_gcc_items = 0, false) as sig_origin,
+           r.origin_is_gcc and not r.partner_is_gcc as sig_origin,
+           r.origin_is_gcc and r.partner_is_gcc and o.excess_share is not null as sig_origin_mirror,
+           coalesce(o.excess_share, 0) as excess_share,
            th.prior_hit_rate as trader_rate, dh.prior_hit_rate as declarant_rate,
-           coalesce(th.prior_hit_rate >= $rule(risk.trader_history_ratio) * th.base_rate, false) as sig_history
+           coalesce(th.prior_inspected >= $rule(risk.history_min_inspections) and th.prior_hits >= $rule(risk.history_min_hits)
+                    and th.base_rate > 0 and th.prior_hit_rate >= $rule(risk.trader_history_ratio) * th.base_rate, false)
+               as sig_trader_history,
+           coalesce(dh.prior_inspected >= $rule(risk.history_min_inspections) and dh.prior_hits >= $rule(risk.history_min_hits)
+                    and dh.base_rate > 0 and dh.prior_hit_rate >= $rule(risk.declarant_history_ratio) * dh.base_rate, false)
+               as sig_declarant_history,
+           round(r.customs_value_omr * r.duty_rate, 3) as assessed_duty
     from referenced r
     left join suggestions s using (declaration_id, item_no)
-    left join origin_history o on o.hs6 = r.hs6 and o.month_index = r.month_index
+    left join origin_mirror o on o.year = year(r.lodged_date) and o.partner_iso3 = r.partner_iso3 and o.hs6 = r.hs6
     left join party_history th on th.party_type = 'trader' and th.party_id = r.trader_id and th.month_index = r.month_index
     left join party_history dh on dh.party_type = 'declarant' and dh.party_id = r.declarant_id
         and dh.month_index = r.month_index
@@ -393,7 +418,8 @@ with signalled as (
 money as (
     select *,
            coalesce(not sig_misclass and unit_value_omr_kg < ref_low
-                    and valuation_ratio < $rule(risk.valuation_ratio_threshold), false) as sig_valuation
+                    and valuation_ratio < $rule(risk.valuation_ratio_threshold), false) as sig_valuation,
+           round((customs_value_omr + assessed_duty) * vat_rate, 3) as assessed_vat
     from signalled
 ),
 amounts as (
@@ -401,7 +427,16 @@ amounts as (
            case when sig_valuation
                then round(cast(ref_median * net_mass_kg - customs_value_omr as decimal(38, 9)), 3) else 0 end as under_omr,
            case when sig_misclass then round(customs_value_omr * (suggested_rate - mfn_duty_rate), 3) else 0 end as mis_duty,
-           case when sig_origin and not duty_exempt then round(customs_value_omr * mfn_duty_rate, 3) else 0 end as origin_duty
+           -- the duty the preference relieved: all of it (origin), the cell's excess share (mirror)
+           case when not gcc_pref or duty_exempt then 0
+                when sig_origin then round(customs_value_omr * mfn_duty_rate, 3)
+                when sig_origin_mirror then round(customs_value_omr * mfn_duty_rate * excess_share, 3)
+                else 0 end as origin_duty,
+           -- declared tax short of the tariff's on the declared value, beyond the tolerance
+           case when duty_omr is not null and assessed_duty - duty_omr > $rule(risk.assessment_tolerance_baisa) / 1000.0
+               then assessed_duty - duty_omr else 0 end as assess_duty,
+           case when vat_omr is not null and assessed_vat - vat_omr > $rule(risk.assessment_tolerance_baisa) / 1000.0
+               then assessed_vat - vat_omr else 0 end as assess_vat
     from money
 ),
 totals as (
@@ -409,23 +444,36 @@ totals as (
            round(under_omr * duty_rate, 3) as val_duty,
            round((under_omr + round(under_omr * duty_rate, 3)) * vat_rate, 3) as val_vat,
            round(mis_duty * vat_rate, 3) as mis_vat,
-           round(origin_duty * vat_rate, 3) as origin_vat
+           round(origin_duty * vat_rate, 3) as origin_vat,
+           assess_duty > 0 or assess_vat > 0 as sig_assessment
     from amounts
+),
+summed as (
+    select *,
+           val_duty + mis_duty + origin_duty + assess_duty + val_vat + mis_vat + origin_vat + assess_vat as total,
+           $rule(risk.score.trader_hit_rate_points) * coalesce(trader_rate, 0)
+               + $rule(risk.score.declarant_hit_rate_points) * coalesce(declarant_rate, 0) as history_points
+    from totals
 )
 select declaration_id, item_no, ref_median as reference_unit_value_omr_kg, valuation_ratio, suggested_hs6,
        val_duty as valuation_duty_at_risk_omr, val_vat as valuation_vat_at_risk_omr,
        mis_duty as misclassification_duty_at_risk_omr, mis_vat as misclassification_vat_at_risk_omr,
        origin_duty as origin_duty_at_risk_omr, origin_vat as origin_vat_at_risk_omr,
-       val_duty + mis_duty + origin_duty + val_vat + mis_vat + origin_vat as total_at_risk_omr,
-       round(least(100, $rule(risk.score.trader_hit_rate_points) * coalesce(trader_rate, 0)
-           + $rule(risk.score.declarant_hit_rate_points) * coalesce(declarant_rate, 0)
-           + case when not (sig_valuation or sig_misclass or sig_origin) then 0 else
-               (case when sig_valuation then $rule(risk.score.valuation_base_points)
+       assess_duty as assessment_duty_omr, assess_vat as assessment_vat_omr, total as total_at_risk_omr,
+       sig_valuation as signal_valuation, sig_misclass as signal_misclassification, sig_origin as signal_origin,
+       sig_origin_mirror as signal_origin_mirror, sig_assessment as signal_assessment,
+       sig_trader_history as signal_trader_history, sig_declarant_history as signal_declarant_history,
+       -- history alone scores at most no_signal_max_points, under any item-level signal
+       round(case when not (sig_valuation or sig_misclass or sig_origin or sig_origin_mirror or sig_assessment)
+           then least($rule(risk.score.no_signal_max_points), history_points)
+           else least(100, history_points
+               + (case when sig_valuation then $rule(risk.score.valuation_base_points)
                    + $rule(risk.score.valuation_depth_points) * (1 - valuation_ratio / $rule(risk.valuation_ratio_threshold))
                    else 0 end)
                + (case when sig_misclass then $rule(risk.score.misclassification_points) else 0 end)
                + (case when sig_origin then $rule(risk.score.origin_points) else 0 end)
-               + $rule(risk.score.money_points) * least(1, ln(1 + (val_duty + mis_duty + origin_duty + val_vat + mis_vat
-                   + origin_vat)) / ln(1 + $rule(risk.score.money_full_scale_omr)))
-             end), 2) as risk_score
-from totals;
+               + (case when sig_origin_mirror then $rule(risk.score.origin_mirror_points) else 0 end)
+               + (case when sig_assessment then $rule(risk.score.assessment_points) else 0 end)
+               + $rule(risk.score.money_points) * least(1, ln(1 + total) / ln(1 + $rule(risk.score.money_full_scale_omr))))
+         end, 2) as rules_score
+from summed;

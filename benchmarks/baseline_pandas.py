@@ -29,12 +29,13 @@ def run(landing: Path, seeds: Path, out: Path) -> None:
     items = load_items(landing, countries)
     partner = load_partner(landing)
     groups = concordance_groups(pd.read_csv(ref / "hs_concordance.csv", dtype=str))
-    gaps = mirror_gaps(
+    gaps, mirror, vintages = mirror_gaps(
         items, partner, groups, countries, pd.read_csv(ref / "cif_fob_margins.csv", dtype={"hs_chapter": str})
     )
     tariff = pd.read_csv(ref / "tariff_schedule.csv", dtype={"hs_prefix": str}, parse_dates=["valid_from", "valid_to"])
     procedures = pd.read_csv(seeds / "procedure_codes.csv", dtype={"procedure_code": str})
-    risk = declaration_risk(items, tariff, procedures, gaps["hs6"].unique())
+    excess = origin_mirror(items, mirror, vintages, groups)
+    risk = declaration_risk(items, tariff, procedures, gaps["hs6"].unique(), excess)
     out.mkdir(parents=True, exist_ok=True)
     gaps.to_parquet(out / "mirror_gaps.parquet", index=False)
     risk.to_parquet(out / "declaration_risk.parquet", index=False)
@@ -43,8 +44,8 @@ def run(landing: Path, seeds: Path, out: Path) -> None:
 # ---- inputs ---------------------------------------------------------------------------------------
 def load_items(landing: Path, countries: pd.DataFrame) -> pd.DataFrame:
     cols = ["declaration_id", "item_no", "flow", "lodged_at", "procedure_code", "declarant_id", "trader_id", "hs_code",
-            "origin_country", "partner_country", "net_mass_kg", "customs_value_omr", "preference_code",
-            "inspection_outcome"]  # fmt: skip
+            "origin_country", "partner_country", "net_mass_kg", "customs_value_omr", "duty_omr", "vat_omr",
+            "preference_code", "inspection_outcome"]  # fmt: skip
     frames = []
     for f in sorted((landing / "declarations").rglob("items_*")):  # a day is delivered as CSV or Parquet
         if f.suffix == ".csv":
@@ -126,7 +127,8 @@ def concordance_groups(conc: pd.DataFrame, passes: int = 8) -> pd.DataFrame:
 
 
 # ---- mirror gaps ----------------------------------------------------------------------------------
-def mirror_gaps(items, partner, groups, countries, margins) -> pd.DataFrame:
+def mirror_gaps(items, partner, groups, countries, margins) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The gaps, with the partners' mirror and reporting vintages they were measured on."""
     about_oman = partner[partner["partnerCode"] == MIRROR["home_comtrade_code"]]
     by_vintage = about_oman.groupby(["reporterISO", "year", "classificationCode"], as_index=False)["primaryValue"].sum()
     by_vintage = by_vintage.sort_values(["primaryValue", "classificationCode"], ascending=False)
@@ -222,8 +224,37 @@ def mirror_gaps(items, partner, groups, countries, margins) -> pd.DataFrame:
     excluded = code.isin(MIRROR["special_partner_codes"]) | pairs["hs6"].isin(MIRROR["never_flag_commodities"])
     material = (pairs["gap_usd"].abs() >= MIRROR["min_gap_usd"]) & (sd >= MIRROR["min_symmetric_discrepancy"])
     pairs["is_flagged"] = material & ~excluded & pairs["partner_reported_year"] & pairs["is_vintage_mapped"]
-    return pairs[keys + ["national_value_usd", "mirror_value_usd", "mirror_value_adjusted_usd", "gap_usd",
+    gaps = pairs[keys + ["national_value_usd", "mirror_value_usd", "mirror_value_adjusted_usd", "gap_usd",
                          "national_items", "is_flagged"]]  # fmt: skip
+    return gaps, mirror, vintages
+
+
+def origin_mirror(items, mirror, vintages, groups) -> pd.DataFrame:
+    """Excess share of GCC-origin imports consigned from a GCC partner over its own exports to Oman (at CIF,
+    in rials), per year x partner x HS6, for the cells over the ratio and the floor."""
+    c = items[(items["flow"] == "M") & items["origin_is_gcc"] & items["partner_is_gcc"]]
+    c = c[["lodged_date", "partner_iso3", "hs6", "customs_value_omr"]].copy()
+    c["year"] = c["lodged_date"].dt.year
+    c = c.merge(vintages, on=["partner_iso3", "year"])  # partners that reported that year
+    ng = groups[groups["side"] == "national"][["v", "hs6", "group_hs6"]]
+    c = c.merge(ng, how="left", left_on=["hs_vintage", "hs6"], right_on=["v", "hs6"])
+    c["mirror_hs6"] = c["group_hs6"].fillna(c["hs6"])
+    cells = c.groupby(["year", "partner_iso3", "mirror_hs6"], as_index=False)["customs_value_omr"].sum()
+    exports = mirror[mirror["flow"] == "M"][["year", "partner_iso3", "hs6", "mirror_value_usd"]]
+    cells = cells.merge(
+        exports.rename(columns={"hs6": "mirror_hs6"}), how="left", on=["year", "partner_iso3", "mirror_hs6"]
+    )
+    value = cells["customs_value_omr"]
+    reported = cells["mirror_value_usd"].fillna(0) * OMR_PER_USD * MIRROR["default_cif_fob_margin"]
+    cells["excess_share"] = (value - reported) / value
+    cells = cells[
+        (value > RISK["origin_mirror_ratio"] * reported) & (value - reported >= RISK["origin_mirror_min_excess_omr"])
+    ]
+    found = c[["year", "partner_iso3", "hs6", "mirror_hs6"]].drop_duplicates()
+    found = found.merge(
+        cells[["year", "partner_iso3", "mirror_hs6", "excess_share"]], on=["year", "partner_iso3", "mirror_hs6"]
+    )
+    return found[["year", "partner_iso3", "hs6", "excess_share"]]
 
 
 # ---- declaration risk -----------------------------------------------------------------------------
@@ -262,7 +293,8 @@ def trailing_references(items: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.DataFrame, mirror_hs6) -> pd.DataFrame:
+def declaration_risk(items, tariff, procedures, mirror_hs6, excess) -> pd.DataFrame:
+    """Every item's rules: signals, money at risk, rules_score. `excess`: the origin mirror's cells."""
     lines = items[["hs_code", "lodged_date"]].drop_duplicates()
     rates = _best_rate(lines, "hs_code", "lodged_date", tariff).rename(columns={"duty": "mfn", "vat": "vat"})
     d = items.merge(rates, how="left", on=["hs_code", "lodged_date"])
@@ -319,15 +351,9 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     )
     d = d.merge(cand, how="left", on=["declaration_id", "item_no"])
 
-    # origin: GCC preference on goods consigned from outside the GCC, for subheadings never produced in the GCC before
-    production = d[(d["flow"] == "M") & d["origin_is_gcc"] & d["partner_is_gcc"]].groupby(["hs6", "month_index"]).size()
-    claims = d.loc[d["gcc_pref"] & ~d["partner_is_gcc"], ["hs6", "month_index"]].drop_duplicates()
-    prior = [
-        int(production[hs6][production[hs6].index < month].sum()) if hs6 in production.index.get_level_values(0) else 0
-        for hs6, month in zip(claims["hs6"], claims["month_index"], strict=True)
-    ]
-    claims["prior_gcc_items"] = prior
-    d = d.merge(claims, how="left", on=["hs6", "month_index"])
+    # origin mirror: the excess share of the item's year x partner x HS6 cell, where it is over the rules
+    d["year"] = d["lodged_date"].dt.year
+    d = d.merge(excess, how="left", on=["year", "partner_iso3", "hs6"])
 
     # parties' inspection history over the 12 months before
     inspected = d[d["inspection_outcome"].notna()]
@@ -369,14 +395,24 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     h = h[h["base"].notna()]
     prior = RISK["hit_rate_prior_weight"]
     h["rate"] = (h["hits"] + prior * h["base"]) / (h["inspected"] + prior)
+    # a history signal needs evidence: enough prior inspections and hits, a positive overall rate
+    h["evident"] = (
+        (h["inspected"] >= RISK["history_min_inspections"]) & (h["hits"] >= RISK["history_min_hits"]) & (h["base"] > 0)
+    )
     for party_type, column, prefix in (("trader", "trader_id", "t"), ("declarant", "declarant_id", "dc")):
-        part = h[h["party_type"] == party_type][["party_id", "month_index", "rate"]]
-        part = part.rename(columns={"party_id": column, "rate": f"{prefix}_rate"})
+        part = h[h["party_type"] == party_type].copy()
+        part["signal"] = part["evident"] & (part["rate"] >= RISK[f"{party_type}_history_ratio"] * part["base"])
+        part = part[["party_id", "month_index", "rate", "signal"]]
+        part = part.rename(
+            columns={"party_id": column, "rate": f"{prefix}_rate", "signal": f"sig_{party_type}_history"}
+        )
         d = d.merge(part, how="left", on=[column, "month_index"])
+        d[f"sig_{party_type}_history"] = d[f"sig_{party_type}_history"].fillna(False).astype(bool)
 
     d["valuation_ratio"] = d["unit_value_omr_kg"] / d["ref_median"].where(d["ref_median"] > 0)
     d["sig_misclass"] = d["suggested_hs6"].notna()
-    d["sig_origin"] = (d["gcc_pref"] & ~d["partner_is_gcc"] & (d["prior_gcc_items"] == 0)).fillna(False)
+    d["sig_origin"] = d["origin_is_gcc"] & ~d["partner_is_gcc"]  # item by item
+    d["sig_origin_mirror"] = d["origin_is_gcc"] & d["partner_is_gcc"] & d["excess_share"].notna()
     threshold = RISK["valuation_ratio_threshold"]
     d["sig_valuation"] = (~d["sig_misclass"] & (uv < d["ref_low"]) & (d["valuation_ratio"] < threshold)).fillna(False)
 
@@ -387,11 +423,27 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
     under = r3(np.where(d["sig_valuation"], d["ref_median"] * d["net_mass_kg"] - d["customs_value_omr"], 0))
     val_duty = r3(under * d["duty_rate"])
     mis_duty = r3(np.where(d["sig_misclass"], d["customs_value_omr"] * (d["suggested_rate"] - d["mfn_duty_rate"]), 0))
-    origin_duty = r3(np.where(d["sig_origin"] & ~d["duty_exempt"], d["customs_value_omr"] * d["mfn_duty_rate"], 0))
+    relieved = d["customs_value_omr"] * d["mfn_duty_rate"]  # the duty the GCC preference relieved
+    origin_duty = r3(
+        np.select(
+            [~d["gcc_pref"] | d["duty_exempt"], d["sig_origin"], d["sig_origin_mirror"]],
+            [0, relieved, relieved * d["excess_share"].fillna(0)],
+            0,
+        )
+    )
+    # assessment: declared duty / VAT short of the tariff's on the declared value, in whole baisa
+    assessed_duty = r3(d["customs_value_omr"] * d["duty_rate"])
+    assessed_vat = r3((d["customs_value_omr"] + assessed_duty) * d["vat_rate"])
+    tolerance = RISK["assessment_tolerance_baisa"]
+    short = {}
+    for tax, assessed in (("duty", assessed_duty), ("vat", assessed_vat)):
+        baisa = np.round((assessed - d[f"{tax}_omr"].to_numpy(dtype=float)) * 1000)
+        short[tax] = np.where(d[f"{tax}_omr"].notna() & (baisa > tolerance), baisa / 1000, 0.0)
+    sig_assessment = (short["duty"] > 0) | (short["vat"] > 0)
     val_vat, mis_vat = r3((under + val_duty) * d["vat_rate"]), r3(mis_duty * d["vat_rate"])
     origin_vat = r3(origin_duty * d["vat_rate"])
-    total = val_duty + mis_duty + origin_duty + val_vat + mis_vat + origin_vat
-    signal = d["sig_valuation"] | d["sig_misclass"] | d["sig_origin"]
+    total = val_duty + mis_duty + origin_duty + short["duty"] + val_vat + mis_vat + origin_vat + short["vat"]
+    signal = d["sig_valuation"] | d["sig_misclass"] | d["sig_origin"] | d["sig_origin_mirror"] | sig_assessment
     w = RISK["score"]
     points = (
         np.where(
@@ -401,12 +453,17 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
         )
         + np.where(d["sig_misclass"], w["misclassification_points"], 0)
         + np.where(d["sig_origin"], w["origin_points"], 0)
+        + np.where(d["sig_origin_mirror"], w["origin_mirror_points"], 0)
+        + np.where(sig_assessment, w["assessment_points"], 0)
         + w["money_points"] * np.minimum(1, np.log1p(total) / np.log1p(w["money_full_scale_omr"]))
     )
     history_points = w["trader_hit_rate_points"] * d["t_rate"].fillna(0) + w["declarant_hit_rate_points"] * d[
         "dc_rate"
     ].fillna(0)
-    score = np.minimum(100, history_points + np.where(signal, points, 0))
+    # history alone scores at most no_signal_max_points, under any item-level signal
+    score = np.where(
+        signal, np.minimum(100, history_points + points), np.minimum(w["no_signal_max_points"], history_points)
+    )
     return pd.DataFrame(
         {
             "declaration_id": d["declaration_id"],
@@ -420,7 +477,16 @@ def declaration_risk(items: pd.DataFrame, tariff: pd.DataFrame, procedures: pd.D
             "misclassification_vat_at_risk_omr": mis_vat,
             "origin_duty_at_risk_omr": origin_duty,
             "origin_vat_at_risk_omr": origin_vat,
+            "assessment_duty_omr": short["duty"],
+            "assessment_vat_omr": short["vat"],
             "total_at_risk_omr": total,
-            "risk_score": np.round(score, 2),
+            "rules_score": np.round(score, 2),
+            "signal_valuation": d["sig_valuation"],
+            "signal_misclassification": d["sig_misclass"],
+            "signal_origin": d["sig_origin"],
+            "signal_origin_mirror": d["sig_origin_mirror"],
+            "signal_assessment": sig_assessment,
+            "signal_trader_history": d["sig_trader_history"],
+            "signal_declarant_history": d["sig_declarant_history"],
         }
     )
