@@ -3,12 +3,15 @@ and the comparison that says so does catch a difference."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from orchestration.rules import rule as project_rule
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
@@ -59,3 +62,42 @@ def test_the_comparison_catches_a_changed_figure_and_a_missing_row(built_warehou
     found = differences(compare(built_warehouse["db"], damaged))
     assert found["mirror_gaps"] == {"gap_usd": 1}
     assert found["declaration_risk"]["missing_in_baseline"] == built_warehouse["summary"]["items"] - 1
+
+
+def test_both_baselines_price_a_declared_duty_short_of_the_tariff(small_demo, tmp_path):
+    """The demo declares its tax right, so the assessment rule is compared here: duty declared as zero on a
+    day's dutiable imports is priced as the shortfall, equally by the two independent baselines."""
+    from baseline_pandas import run as run_pandas
+
+    landing, _ = small_demo
+    day = sorted((landing / "declarations").rglob("items_*.csv"))[0]
+    with day.open(newline="") as f:
+        header, *rows = list(csv.reader(f))
+    duty = header.index("duty_omr")
+    shorted = {}
+    for row in rows:
+        if row[header.index("flow")] == "M" and float(row[duty] or 0) > 1:
+            shorted[(row[0], int(row[1]))] = float(row[duty])
+            row[duty] = "0"
+    assert len(shorted) >= 3
+    with day.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+
+    run_sql(landing, tmp_path / "sql")
+    run_pandas(landing, BENCH.parent / "dbt_project" / "seeds", tmp_path / "pandas")
+    con = duckdb.connect(str(tmp_path / "as_marts.duckdb"))  # the SQL baseline's results, laid out as marts
+    con.execute("CREATE SCHEMA marts")
+    for mart in ("mirror_gaps", "declaration_risk"):
+        con.execute(f"CREATE TABLE marts.{mart} AS FROM '{tmp_path / 'sql' / mart}.parquet'")
+    found = con.execute("SELECT declaration_id, item_no, assessment_duty_omr, signal_assessment, rules_score "
+                        "FROM marts.declaration_risk WHERE signal_assessment").fetchall()  # fmt: skip
+    con.close()
+    # the shortfall is the duty the tariff gives, which the demo had declared to the baisa
+    assert {(d, i) for d, i, *_ in found} == set(shorted)
+    for d, i, short, _, score in found:
+        assert abs(float(short) - shorted[(d, i)]) <= 0.0015
+        assert score >= project_rule("risk.score.assessment_points")
+    assert differences(compare(tmp_path / "as_marts.duckdb", tmp_path / "pandas")) == {
+        "mirror_gaps": {},
+        "declaration_risk": {},
+    }
