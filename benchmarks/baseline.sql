@@ -1,7 +1,7 @@
 -- The bare DuckDB baseline: what a skilled analyst would write without the warehouse. One script
 -- reads the landing area's files and computes the figures of marts.mirror_gaps and
--- marts.declaration_risk (docs/mirror-analysis.md, docs/revenue-at-risk.md), with the thresholds of
--- dbt_project.yml written in. No typing contracts, quarantine, layers, quality checks,
+-- marts.declaration_risk (docs/mirror-analysis.md, docs/revenue-at-risk.md; the rules' figures and
+-- rules_score, not the learned model's risk_score), with the thresholds of dbt_project.yml written in. No typing contracts, quarantine, layers, quality checks,
 -- pseudonymisation or publication: the engine's limit for the same answer.
 -- benchmarks/baselines.py runs it with {landing} replaced; benchmarks/compare.py checks its results
 -- equal the marts'.

@@ -1,6 +1,7 @@
 """The pandas baseline: mirror_gaps and declaration_risk as an analyst would write them in a notebook,
-from the same landing files, with the thresholds of dbt_project.yml written in. Straightforward
-pandas (read_csv, merge, groupby; one groupby per month for the trailing references), no tricks.
+from the same landing files (the rules' figures and rules_score; no learned model), with the thresholds
+of dbt_project.yml read from the dbt vars. Straightforward pandas (read_csv, merge, groupby; one
+groupby per month for the trailing references), no tricks.
 Run through benchmarks/baselines.py; benchmarks/compare.py checks its results equal the marts'.
 """
 
