@@ -258,7 +258,7 @@ def risk_scores(context: AssetExecutionContext, warehouse: WarehouseResource) ->
         }
     wanted = {m: (champion.name if champion and champion.model_for(m) is not None else "") for m in items}
     todo = months_to_score(items, scored, wanted, refresh_from)
-    written = with_model = 0
+    written = with_model = explained = 0
     started = time.perf_counter()
     for month in todo:
         with warehouse.connect(read_only=True) as con:
@@ -266,8 +266,13 @@ def risk_scores(context: AssetExecutionContext, warehouse: WarehouseResource) ->
         booster = champion.model_for(month) if champion else None
         if booster is not None:
             p = training.predict(booster, frame)
-            words, names = explain(booster, frame, s["explanations"])
+            words, names = [None] * len(frame), [None] * len(frame)
+            # exact contributions cost about 2 ms an item: for the items an officer may be sent to
+            top = np.argsort(-p, kind="stable")[: int(np.ceil(len(p) * s["explained_share"]))]
+            for i, w, n in zip(top, *explain(booster, frame.iloc[top], s["explanations"]), strict=True):
+                words[i], names[i] = w, n
             with_model += len(frame)
+            explained += len(top)
         else:
             p, words, names = np.full(len(frame), np.nan), [None] * len(frame), [None] * len(frame)
         out = pd.DataFrame(
@@ -304,6 +309,7 @@ def risk_scores(context: AssetExecutionContext, warehouse: WarehouseResource) ->
             "months_scored": len(todo),
             "items_scored": written,
             "items_with_a_model_score": with_model,
+            "items_explained": explained,
             "seconds": round(time.perf_counter() - started, 2),
         }
     )
