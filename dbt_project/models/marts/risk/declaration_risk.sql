@@ -40,7 +40,8 @@ modelled as (
 ),
 
 -- each lodgement day's selection: the top `selection_rate` x (1 - `exploration_share`) of its items by
--- risk_score, and at random (the item's exploration draw) the exploration share of the selections
+-- risk_score (never an item without any risk), and at random (the item's exploration draw) the
+-- exploration share of the selections
 ranked as (
     select
         modelled.*,
@@ -98,7 +99,8 @@ select
     cast(ranked.model_explanation as {{ dbt.type_string() }}) as model_explanation,
     cast(ranked.model_top_features as {{ dbt.type_string() }}) as model_top_features,
     cast(case
-        when ranked.day_position <= {{ selection_rate * (1 - exploration) }} * ranked.day_items then 'risk'
+        when ranked.combined_score > 0
+            and ranked.day_position <= {{ selection_rate * (1 - exploration) }} * ranked.day_items then 'risk'
         when ranked.exploration_draw < {{ draw_below }} then 'exploration'
     end as {{ dbt.type_string() }}) as selection_reason,
     ranked.signal_valuation,
