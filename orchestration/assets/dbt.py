@@ -31,7 +31,7 @@ from dagster_shared.record import replace
 from pydantic import Field
 
 from orchestration import settings
-from orchestration.assets.table_metadata import column_descriptions, table_metadata
+from orchestration.assets.table_metadata import column_descriptions, existing_tables, table_metadata
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the environment's dbt, activated or not
@@ -223,12 +223,7 @@ def rescored_from(warehouse: WarehouseResource) -> str | None:
     """The first month the learned model scored again since the last successful build (a new champion
     rescores every month): the scored marts rebuild from there too."""
     with warehouse.connect(read_only=True) as con:
-        tables = {
-            t
-            for (t,) in con.execute(
-                "SELECT table_schema || '.' || table_name FROM information_schema.tables"
-            ).fetchall()
-        }
+        tables = existing_tables(con)
         if "models.risk_scores" not in tables:
             return None
         since = "SELECT max(built_at) FROM raw.dbt_watermark" if "raw.dbt_watermark" in tables else "SELECT NULL"

@@ -21,7 +21,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from orchestration import settings
 from orchestration.assets.dbt import refresh_window
-from orchestration.assets.table_metadata import table_metadata
+from orchestration.assets.table_metadata import existing_tables, table_metadata
 from orchestration.quality.parameters import as_of_date
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.rules import rule
@@ -49,9 +49,7 @@ def complete_months(months, as_of: date) -> list[date]:
 def retrain_due(con, root: Path, as_of: date) -> str | None:
     """Why a challenger should be trained now (no model yet, or a complete month of outcomes that no
     version has been trained through), or None: the monthly cadence, checked after a refresh."""
-    tables = {
-        t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
-    }
+    tables = existing_tables(con)
     if FEATURE_TABLE not in tables:
         return None
     months = [
@@ -101,12 +99,14 @@ def learn_rules_weights(
 )
 def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     s = _settings()
+    root = settings.model_dir(Path(warehouse.path))
     with warehouse.connect(read_only=True) as con:
         labelled = read_features(con, "is_inspected = 1")
-        rules = con.execute(
-            f"SELECT declaration_id, item_no, CAST(rules_score AS DOUBLE) AS rules_score FROM {RULES_TABLE}"
-        ).df()
-        champion = registry.champion(con, settings.model_dir(Path(warehouse.path)))
+        rules = con.execute(f"""
+            SELECT r.declaration_id, r.item_no, CAST(r.rules_score AS DOUBLE) AS rules_score
+            FROM {RULES_TABLE} AS r JOIN {FEATURE_TABLE} AS f USING (declaration_id, item_no)
+            WHERE f.is_inspected = 1""").df()  # the labelled items' only: the weights are learned on them
+        champion = registry.champion(con, root)
     months = complete_months(labelled["period_month"].unique(), as_of_date(context.run.tags))
     if len(months) <= s["warmup_months"]:
         raise ValueError(
@@ -141,8 +141,9 @@ def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
         if set(booster.feature_name()) <= set(evaluated.columns):
             theirs = training.metrics(evaluated["is_irregular"], training.predict(booster, evaluated), money, rates)
     promote, reason = training.decide(theirs, ours, s["decision_rate"])
+    decision = ("promoted: " if promote else "rejected: ") + reason
+    training_items = int((labelled["period_month"] <= last).sum())
 
-    root = settings.model_dir(Path(warehouse.path))
     with warehouse.connect() as con:
         registry.ensure_tables(con)
         name = registry.next_name(con)
@@ -177,14 +178,14 @@ def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
                 last,
                 min(boosters),
                 last,
-                int((labelled["period_month"] <= last).sum()),
+                training_items,
                 round(seconds, 3),
                 json.dumps(FEATURES),
                 json.dumps(card["parameters"]),
                 json.dumps(ours),
                 json.dumps(theirs) if theirs else None,
                 champion.name if champion else None,
-                ("promoted: " if promote else "rejected: ") + reason,
+                decision,
                 str(folder),
             ],
         )
@@ -198,11 +199,11 @@ def risk_model(context: AssetExecutionContext, warehouse: WarehouseResource) -> 
     return MaterializeResult(
         metadata={
             "model_version": name,
-            "decision": ("promoted: " if promote else "rejected: ") + reason,
+            "decision": decision,
             "champion": name if promote else (champion.name if champion else None),
             "training_window": f"{min(months):%Y-%m} to {last:%Y-%m}",
             "walk_forward_months": len(boosters),
-            "training_items": int((labelled["period_month"] <= last).sum()),
+            "training_items": training_items,
             "training_seconds": round(seconds, 2),
             "rules_weight_after_training": weights[None],
             "evaluated_month": f"{last:%Y-%m}",

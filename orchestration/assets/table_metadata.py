@@ -5,6 +5,14 @@ import duckdb
 from dagster import TableColumn, TableSchema
 
 
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The `schema.table` names the warehouse holds: what a step checks before reading a table that
+    an earlier run (or none yet) wrote."""
+    return {
+        t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+    }
+
+
 def table_metadata(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, descriptions: dict[str, str] | None = None
 ) -> dict:

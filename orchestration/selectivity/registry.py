@@ -17,6 +17,8 @@ from pathlib import Path
 
 import lightgbm as lgb
 
+from orchestration.assets.table_metadata import existing_tables
+
 VERSIONS = "models.risk_model_versions"
 BACKTEST = "models.risk_backtest"
 SCORES = "models.risk_scores"
@@ -68,9 +70,7 @@ def next_name(con) -> str:
 
 def champion(con, root: Path) -> Version | None:
     """The version in service, if any."""
-    tables = {
-        t for (t,) in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
-    }
+    tables = existing_tables(con)
     if VERSIONS not in tables:
         return None
     row = con.execute(f"SELECT model_version, trained_through FROM {VERSIONS} WHERE status = 'champion'").fetchone()
