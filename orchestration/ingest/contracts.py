@@ -6,7 +6,8 @@ Beyond its type, a value must be data: finite numbers written as decimals (no Na
 hexadecimal), no more decimals than the column's scale (nothing is rounded on the way in), dates in a
 plausible window, codes that are in the reference tables (not only shaped like a code), and
 identifiers without invisible characters. Party identifiers are pseudonymised on load: the raw table
-holds their keyed hashes (`trader_key`), the clear values live only in the restricted store.
+holds their keyed hashes (`trader_key`), the clear values live only in the restricted store; a list
+of them in one field (an IPR recordation's authorised importers) is held as the set of their keys.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Column:
     pseudonym: str | None = None  # party type: loaded as the keyed hash `<party>_key`, never in clear
     keyed_ref: str | None = None  # also loaded as the keyed hash `<name>_ref` beside the value (what BI sees)
     text_rules: tuple[tuple[str, str], ...] = ()  # (SQL over the delivered text `r` and the normalised `s`, message)
+    # a list in one field (`6403;6404`): elements are trimmed, none may be blank; a pseudonymised list
+    # is keyed element by element and held as its keys, sorted, each once, joined by the separator
+    separator: str | None = None
+    raw: str | None = None  # the raw table's column name, when neither the name nor `<party>_key` fits
 
     @property
     def source_name(self) -> str:
@@ -47,7 +52,7 @@ class Column:
     @property
     def raw_name(self) -> str:
         """The column in the raw table: a party identifier is held only as its key."""
-        return f"{self.pseudonym}_key" if self.pseudonym else self.name
+        return self.raw or (f"{self.pseudonym}_key" if self.pseudonym else self.name)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ TARIFF_LINE_TEXT = (
     ("regexp_full_match(s, '[0-9]+') AND length(s) % 2 = 1", "has an odd number of digits: a leading zero lost?"),
 )
 
+FINDING_TYPES = ("undervaluation", "misclassification", "origin", "counterfeit", "prohibited", "other")
+
 DECLARATION_ITEMS = Contract(
     table="declaration_items",
     description="Declaration items from the national clearance system, one row per goods item.",
@@ -180,8 +187,24 @@ DECLARATION_ITEMS = Contract(
             (_in("no_finding", "discrepancy", "seizure"), "must be no_finding, discrepancy or seizure"),
             normalise="lower(s)",
         ),
+        _col(
+            "finding_type",
+            "VARCHAR",
+            False,
+            (_in(*FINDING_TYPES), "must be one of " + ", ".join(FINDING_TYPES)),
+            normalise="lower(s)",
+        ),
+        # delivered already hashed by the clearance system; keyed again like a party identifier
+        _col("trader_address_hash", "VARCHAR", pseudonym="address"),
+        _col("trader_phone_hash", "VARCHAR", pseudonym="phone"),
     ),
-    row_rules=(("released_at IS NULL OR released_at >= lodged_at", "released_at is before lodged_at"),),
+    row_rules=(
+        ("released_at IS NULL OR released_at >= lodged_at", "released_at is before lodged_at"),
+        (
+            "finding_type IS NULL OR coalesce(inspection_outcome, '') IN ('discrepancy', 'seizure')",
+            "finding_type is given but inspection_outcome is not discrepancy or seizure (nothing was found)",
+        ),
+    ),
     change_day="CAST(lodged_at AS DATE)",
 )
 
@@ -354,5 +377,61 @@ HS_CONCORDANCE = Contract(
     ),
 )
 
-REFERENCE_CONTRACTS = (COUNTRIES, EXCHANGE_RATES, TARIFF_SCHEDULE, CIF_FOB_MARGINS, HS_NOMENCLATURE, HS_CONCORDANCE)
+HS_PREFIX = "([0-9]{2}|[0-9]{4}|[0-9]{6})"
+ISO2_LIST = (
+    "regexp_full_match(v, '[A-Z]{2}(;[A-Z]{2})*')",
+    "must be ISO 3166-1 alpha-2 codes, separated by semicolons",
+)
+
+IPR_RECORDATIONS = Contract(
+    table="ipr_recordations",
+    description="IPR recordations: the rights holders' register (applications for action) customs check "
+    "branded goods against.",
+    key=("recordation_id",),
+    replace_all=True,
+    columns=(
+        _col("recordation_id", "VARCHAR", True),
+        _col("right_holder", "VARCHAR", True, free_text=True),
+        _col("brand", "VARCHAR", True, free_text=True),
+        _col("brand_variants", "VARCHAR", free_text=True, separator=";"),
+        _col(
+            "hs_scope",
+            "VARCHAR",
+            True,
+            (
+                f"regexp_full_match(v, '{HS_PREFIX}(;{HS_PREFIX})*')",
+                "must be HS prefixes of 2, 4 or 6 digits, separated by semicolons",
+            ),
+            normalise="replace(s, '.', '')",
+            codes=True,
+            separator=";",
+        ),
+        # clear trader ids as on declarations: held as the same T- keys as their trader_key
+        _col("authorised_importers", "VARCHAR", pseudonym="trader", separator=";", raw="authorised_trader_keys"),
+        _col("authorised_origins", "VARCHAR", False, ISO2_LIST, normalise="upper(s)", separator=";"),
+        _col("authorised_partner_countries", "VARCHAR", False, ISO2_LIST, normalise="upper(s)", separator=";"),
+        _col("price_floor_omr", MONEY, False, NON_NEGATIVE),
+        _col("price_floor_basis", "VARCHAR", False, (_in("kg", "unit"), "must be kg or unit"), normalise="lower(s)"),
+        _col("valid_from", "DATE", True),
+        _col("valid_to", "DATE"),
+        _col("contact", "VARCHAR", free_text=True),
+    ),
+    row_rules=(
+        (
+            "price_floor_omr IS NULL OR price_floor_basis IS NOT NULL",
+            "price_floor_basis is required with price_floor_omr",
+        ),
+        ("valid_to IS NULL OR valid_to >= valid_from", "valid_to is before valid_from"),
+    ),
+)
+
+REFERENCE_CONTRACTS = (
+    COUNTRIES,
+    EXCHANGE_RATES,
+    TARIFF_SCHEDULE,
+    CIF_FOB_MARGINS,
+    HS_NOMENCLATURE,
+    HS_CONCORDANCE,
+    IPR_RECORDATIONS,
+)
 ALL_CONTRACTS = (DECLARATION_ITEMS, PARTNER_TRADE, *REFERENCE_CONTRACTS)

@@ -177,7 +177,8 @@ def load_files(
         report.unchecked_references = sorted(contract.references - available)
         _check(con, contract, staged, available & contract.references)
         _write(con, contract, staged, rejected, pending, report, restricted_path or _beside(con))
-        con.execute(f"DROP TABLE _checked; DROP TABLE {FILES}")  # free the load's memory now
+        # free the load's memory now, and hold no clear identifier (`_keys`) past the load
+        con.execute(f"DROP TABLE _checked; DROP TABLE {FILES}; DROP TABLE IF EXISTS _keys")
         report.emptied = [
             (f.relpath, done[f.relpath][1])
             for f in report.files
@@ -325,6 +326,11 @@ def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list
     for rule, message in c.text_rules:
         rule = _subst(_subst(rule, "r", r), "s", s)
         reasons.append(f"CASE WHEN {s} IS NOT NULL AND ({rule}) THEN '{c.name}: {_q(message)}' || {echo} END")
+    if c.separator:
+        reasons.append(
+            f"CASE WHEN list_contains(string_split({s}, '{_q(c.separator)}'), '') THEN '{c.name}: an empty "
+            "list element (two separators in a row, or one at an end)' END"
+        )
     return reasons
 
 
@@ -339,6 +345,9 @@ def validation_sql(
         r, s, v = f'"r__{c.name}"', f'"s__{c.name}"', f'"{c.name}"'
         delivered.append(f'"{c.source_name}" AS {r}')
         expr = f"nullif(trim({r}), '')"
+        if c.separator:  # each element trimmed, as a single value is
+            sep = _q(c.separator)
+            expr = f"array_to_string(list_transform(string_split({expr}, '{sep}'), lambda x: trim(x)), '{sep}')"
         text.append(f"{_subst(c.normalise, 's', expr) if c.normalise else expr} AS {s}")
         cast = (
             f"CAST(TRY_CAST({s} AS TIMESTAMPTZ) AS TIMESTAMP)"
@@ -430,20 +439,30 @@ def _pseudonyms(con, contract: Contract) -> pa.Table | None:
     if not keyed:
         return None
     key, _ = restricted.pseudonymisation_key()
-    tables = []
+    ids: dict[str, set[str]] = {}  # by kind: two columns of one kind share their keys
     for c, kind in keyed:
-        ids = [
-            i
-            for (i,) in con.execute(
-                f'SELECT DISTINCT "{c.name}" FROM _checked WHERE len(_reasons) = 0 AND "{c.name}" IS NOT NULL'
-            ).fetchall()
-        ]
-        tables.append(restricted.keyed(kind, ids, key))
-    con.register("_keys_arrow", pa.concat_tables(tables))
+        value = f"unnest(string_split(\"{c.name}\", '{_q(c.separator)}'))" if c.separator else f'"{c.name}"'
+        found = con.execute(
+            f'SELECT DISTINCT {value} FROM _checked WHERE len(_reasons) = 0 AND "{c.name}" IS NOT NULL'
+        ).fetchall()
+        ids.setdefault(kind, set()).update(i for (i,) in found)
+    tables = {kind: restricted.keyed(kind, sorted(found), key) for kind, found in ids.items()}
+    con.register("_keys_arrow", pa.concat_tables(tables.values()))
     con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM _keys_arrow")
     con.unregister("_keys_arrow")
-    parties = [t for t, (c, _) in zip(tables, keyed, strict=True) if c.pseudonym]
+    parties = [tables[kind] for kind in sorted({c.pseudonym for c in contract.columns if c.pseudonym})]
     return pa.concat_tables(parties) if parties else None
+
+
+def _keyed_list(c) -> str:
+    """A list of party identifiers as the set of their keys: sorted, each once, joined by the separator
+    (the order and repeats of a register's list mean nothing)."""
+    sep = _q(c.separator)
+    return (
+        f"(SELECT array_to_string(list_sort(list_distinct(list(k.party_key))), '{sep}') "
+        f"FROM unnest(string_split(_checked.\"{c.name}\", '{sep}')) AS e(party_id) "
+        f"JOIN _keys AS k ON k.party_type = '{c.pseudonym}' AND k.party_id = e.party_id)"
+    )
 
 
 def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, report: LoadReport, store: Path) -> None:
@@ -454,6 +473,10 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
     values, joins, names = [], [], []
     for c in contract.columns:
         alias = f"_k_{c.name}"
+        if c.pseudonym and c.separator:
+            names.append(c.raw_name)
+            values.append(_keyed_list(c))
+            continue
         if c.pseudonym or c.keyed_ref:
             kind = c.pseudonym or c.keyed_ref
             join = "JOIN" if c.required else "LEFT JOIN"  # an optional party left blank stays NULL

@@ -1,10 +1,11 @@
 """The restricted store: everything that holds clear party identifiers, kept out of the warehouse.
 
 A separate DuckDB file in an owner-only folder (`settings.restricted_path()`), never published and
-never opened by BI tools. It holds the map from clear trader and declarant identifiers to their
-pseudonymous keys, and every quarantined row exactly as it was delivered. The warehouse and the
-published copy hold only the keys (`T-...`, `D-...`) and, for a quarantined row, its position and
-its reasons.
+never opened by BI tools. It holds the map from clear party identifiers (traders, declarants,
+sellers, the traders' delivered address and phone hashes, the importers an IPR recordation
+authorises) to their pseudonymous keys, and every quarantined row exactly as it was delivered. The
+warehouse and the published copy hold only the keys (`T-...`, `D-...`, `S-...`, `A-...`, `P-...`) and,
+for a quarantined row, its position and its reasons.
 
 Keys are HMAC-SHA256 under a secret key from $CUSTOMS_PSEUDONYMISATION_KEY; without it (the demo), a
 random local key is created once under the var folder, with owner-only permissions, and the run says
@@ -35,7 +36,7 @@ import pyarrow as pa
 from orchestration import settings
 
 KEY_ENV = "CUSTOMS_PSEUDONYMISATION_KEY"
-PREFIXES = {"trader": "T", "declarant": "D", "seller": "S", "declaration": "R"}
+PREFIXES = {"trader": "T", "declarant": "D", "seller": "S", "address": "A", "phone": "P", "declaration": "R"}
 OWNER_ONLY_DIR = 0o700
 OWNER_ONLY_FILE = 0o600
 
@@ -65,8 +66,9 @@ def key_fingerprint(key: bytes) -> str:
 
 
 def party_key(key: bytes, party_type: str, party_id: str) -> str:
-    """T-/D-/R- followed by 24 hex digits (96 bits) of HMAC-SHA256 over the type and the identifier
-    (R- is a declaration's published reference, so that a clearance extract cannot be joined back)."""
+    """T-/D-/S-/A-/P-/R- followed by 24 hex digits (96 bits) of HMAC-SHA256 over the type and the
+    identifier (A- and P- key the address and phone hashes the clearance system delivers; R- is a
+    declaration's published reference, so that a clearance extract cannot be joined back)."""
     digest = hmac.new(key, f"{party_type}:{party_id}".encode(), hashlib.sha256).hexdigest()
     return f"{PREFIXES[party_type]}-{digest[:24]}"
 

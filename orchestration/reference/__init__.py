@@ -24,7 +24,8 @@ import pyarrow.csv as pacsv
 from orchestration.rules import omr_per_usd, rule
 
 HERE = Path(__file__).parent
-SHIPPED = ("countries", "tariff_schedule", "hs_nomenclature", "hs_concordance")  # written as they are
+# written as they are; the IPR register is a header only: no rights are recorded unless delivered
+SHIPPED = ("countries", "tariff_schedule", "hs_nomenclature", "hs_concordance", "ipr_recordations")
 PEGGED_SINCE = date(2000, 1, 1)  # the pegged rates hold from before any plausible lodgement
 
 
@@ -138,7 +139,7 @@ def hs_concordance() -> tuple[tuple[str, str], ...]:
 
 
 def write_defaults(folder: Path) -> int:
-    """Write the six reference tables into `folder`; return how many."""
+    """Write the built-in reference tables into `folder`; return how many."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED:
         shutil.copyfile(HERE / f"{name}.csv", folder / f"{name}.csv")
