@@ -223,3 +223,235 @@ def test_learnable_truth_agrees_with_the_files_and_risky_entities_are_found_more
     assert realised["planted"]["rate"] > 0.6 > realised["on_risky"]["rate"] > 5 * realised["off_risky"]["rate"]
     assert 0.05 <= realised["all"]["rate"] <= 0.15
     assert on[1] >= 150 and off[1] >= 300
+
+
+# ---- issue 15: the intelligence plants (counterfeits, fraud ring, phoenix trader, split consignments) ----
+
+REGISTER_HEADER = (
+    "recordation_id,right_holder,brand,brand_variants,hs_scope,authorised_importers,authorised_origins,"
+    "authorised_partner_countries,price_floor_omr,price_floor_basis,valid_from,valid_to,contact"
+)
+
+
+def _intelligence(landing) -> tuple[dict, dict]:
+    truth = json.loads((landing / "_demo_truth" / "intelligence.json").read_text())
+    path = landing / "reference" / "ipr_recordations.csv"
+    assert path.read_text().splitlines()[0].replace('"', "") == REGISTER_HEADER
+    rel = duckdb.sql(f"SELECT * FROM read_csv('{path}', all_varchar = true)")
+    rows = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    return truth, {r["recordation_id"]: r for r in rows}
+
+
+def _rows(items, where: str, params=()) -> list[dict]:
+    cur = items.execute(f"SELECT * FROM items WHERE {where} ORDER BY CAST(lodged_at AS TIMESTAMP)", params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _only_users(items, column: str, value: str) -> set:
+    return {r[0] for r in items.execute(f"SELECT DISTINCT trader_id FROM items WHERE {column} = ?", [value]).fetchall()}
+
+
+def test_register_rows_name_existing_importers_on_imported_headings(items, small_demo_master):
+    landing, summary = small_demo_master
+    _, register = _intelligence(landing)
+    assert 4 <= len(register) <= 6 and summary["intelligence"]["counterfeit_items"] == 8
+    importers = {r[0] for r in items.execute("SELECT DISTINCT trader_id FROM items WHERE flow = 'M'").fetchall()}
+    for r in register.values():
+        assert 1 <= len(r["brand_variants"].split(";")) <= 3 and r["price_floor_basis"] in ("kg", "unit")
+        assert 1 <= len(r["authorised_importers"].split(";")) <= 3
+        assert set(r["authorised_importers"].split(";")) <= importers
+        assert r["valid_from"] <= "2021-01-01" and (r["valid_to"] is None or r["valid_to"] >= "2021-07-01")
+        imported = items.execute(
+            "SELECT count(*) FROM items WHERE flow = 'M' AND list_has_any(?, [substr(hs_code, 1, 4), hs_code[:6]])",
+            [r["hs_scope"].split(";")],
+        ).fetchall()[0][0]
+        assert imported > 0
+
+
+def _per_basis(row: dict, basis: str) -> float:
+    qty = float(row["supplementary_qty"]) if basis == "unit" else float(row["net_mass_kg"])
+    return float(row["customs_value_omr"]) / qty
+
+
+def test_counterfeits_are_unauthorised_under_the_floor_and_follow_earlier_seizures(items, small_demo_master):
+    landing, _ = small_demo_master
+    truth, register = _intelligence(landing)
+    plants = truth["counterfeit"]
+    assert 8 <= len(plants) <= 10
+    routes, seized_routes = [], {}
+    for p in plants:
+        (row,) = _rows(
+            items, "declaration_id = ? AND CAST(item_no AS INTEGER) = ?", [p["declaration_id"], p["item_no"]]
+        )
+        r = register[p["recordation_id"]]
+        assert row["trader_id"] not in r["authorised_importers"].split(";")
+        assert row["origin_country"] not in r["authorised_origins"].split(";")
+        assert any(row["hs_code"].startswith(h) for h in r["hs_scope"].split(";"))
+        assert row["goods_description"].lower() != r["brand"].lower() and row["transport_mode"] in ("air", "post")
+        assert _per_basis(row, r["price_floor_basis"]) < 0.4 * float(r["price_floor_omr"])
+        assert float(row["net_mass_kg"]) < 30 and float(row["customs_value_omr"]) < 400
+        assert float(row["duty_omr"]) == round(
+            float(row["customs_value_omr"]) * float(duty_rate_for(np.array([row["hs_code"][:6]], dtype=object))[0]), 3
+        )
+        route = (row["origin_country"], row["partner_country"], row["hs_code"][:2], row["transport_mode"])
+        if p["seized"]:
+            assert (row["inspection_outcome"], row["finding_type"], row["risk_channel"]) == (
+                "seizure",
+                "counterfeit",
+                "red",
+            )
+            seized_routes.setdefault(route, row["lodged_at"])
+        else:
+            assert row["inspection_outcome"] is None
+            routes.append((route, row["lodged_at"]))
+        assert row["lodged_at"] is not None
+    assert 1 <= len(seized_routes) <= 2
+    later = [r for r, at in routes if r in seized_routes and str(at) > str(seized_routes[r])]
+    assert len(later) >= len(seized_routes)
+    assert len({_rows(items, "declaration_id = ?", [p["declaration_id"]])[0]["trader_id"] for p in plants}) == len(
+        plants
+    )
+
+
+def test_legitimate_branded_imports_look_clean(items, small_demo_master):
+    landing, _ = small_demo_master
+    truth, register = _intelligence(landing)
+    assert 5 <= len(truth["legitimate_branded"]) <= 30
+    for p in truth["legitimate_branded"]:
+        (row,) = _rows(
+            items, "declaration_id = ? AND CAST(item_no AS INTEGER) = ?", [p["declaration_id"], p["item_no"]]
+        )
+        r = register[p["recordation_id"]]
+        assert row["goods_description"].startswith(r["brand"] + " ")
+        assert row["trader_id"] in r["authorised_importers"].split(";")
+        assert row["origin_country"] in r["authorised_origins"].split(";")
+        assert row["partner_country"] in (r["authorised_partner_countries"] or r["authorised_origins"]).split(";")
+        assert _per_basis(row, r["price_floor_basis"]) > float(r["price_floor_omr"])
+        assert row["transport_mode"] in ("sea", "road") and row["inspection_outcome"] is None
+
+
+def test_fraud_ring_shares_a_seller_and_declarant_has_one_seizure_and_shifts(items, small_demo_master):
+    landing, _ = small_demo_master
+    ring = _intelligence(landing)[0]["ring"]
+    members = ring["trader_ids"]
+    assert 5 <= len(members) <= 6
+    assert _only_users(items, "seller_id", ring["seller_id"]) == set(members)
+    assert _only_users(items, "declarant_id", ring["declarant_id"]) == set(members)
+    rows = _rows(items, "list_contains(?, trader_id)", [members])
+    for m in members:
+        mine = [r for r in rows if r["trader_id"] == m]
+        assert 15 <= len(mine) <= 40
+        assert {(r["seller_id"], r["declarant_id"], r["flow"]) for r in mine} == {
+            (ring["seller_id"], ring["declarant_id"], "M")
+        }
+    inspected = [r for r in rows if r["inspection_outcome"] is not None]
+    assert [(r["declaration_id"], int(r["item_no"])) for r in inspected] == [tuple(ring["seizure"].values())]
+    assert (inspected[0]["inspection_outcome"], inspected[0]["risk_channel"], inspected[0]["finding_type"]) == (
+        "seizure",
+        "red",
+        "undervaluation",
+    )
+    days = [str(r["lodged_at"])[:10] for r in rows]
+    assert (date.fromisoformat(max(days)) - date.fromisoformat(min(days))).days >= 90
+    before = {
+        (r["hs_code"][:2], r["origin_country"]) for r, d in zip(rows, days, strict=True) if d < ring["shift_from"]
+    }
+    after = {
+        (r["hs_code"][:2], r["origin_country"]) for r, d in zip(rows, days, strict=True) if d >= ring["shift_from"]
+    }
+    assert len(before) == len(after) == 1 and before.pop()[0] != after.pop()[0]
+    assert sum(d >= ring["shift_from"] for d in days) < 0.4 * len(days)
+    shared = {r["trader_address_hash"] for r in rows if r["trader_id"] in ring["shared_address_trader_ids"]}
+    assert len(shared - {None}) == 1
+
+
+def test_phoenix_successor_takes_over_seller_declarant_and_phone_after_a_seizure(items, small_demo_master):
+    landing, _ = small_demo_master
+    ph = _intelligence(landing)[0]["phoenix"]
+    a, b = ph["predecessor_trader_id"], ph["successor_trader_id"]
+    assert (
+        _only_users(items, "seller_id", ph["seller_id"])
+        == _only_users(items, "declarant_id", ph["declarant_id"])
+        == {a, b}
+    )
+    rows_a, rows_b = _rows(items, "trader_id = ?", [a]), _rows(items, "trader_id = ?", [b])
+    assert 15 <= len(rows_a) <= 40 and 15 <= len(rows_b) <= 40
+    last_a, first_b = str(rows_a[-1]["lodged_at"])[:10], str(rows_b[0]["lodged_at"])[:10]
+    assert (last_a, first_b) == (ph["predecessor_last_day"], ph["successor_first_day"])
+    assert 10 <= (date.fromisoformat(first_b) - date.fromisoformat(last_a)).days <= 40
+    assert str(rows_b[-1]["lodged_at"])[:10] >= "2021-06-24"  # trades until the end of the period
+    seized = [r for r in rows_a if r["inspection_outcome"] is not None]
+    assert [(r["declaration_id"], int(r["item_no"]), r["risk_channel"], r["finding_type"]) for r in seized] == [
+        (*ph["seizure"].values(), "red", "undervaluation")
+    ]
+    assert (date.fromisoformat(last_a) - date.fromisoformat(str(seized[0]["lodged_at"])[:10])).days <= 30
+    phones = {r["trader_phone_hash"] for r in rows_a + rows_b} - {None}
+    assert len(phones) == 1
+    assert {r["hs_code"][:6] for r in rows_a} == {r["hs_code"][:6] for r in rows_b}
+
+
+def test_split_consignments_spread_one_sellers_parcels_over_new_small_traders(items, small_demo_master):
+    landing, _ = small_demo_master
+    split = _intelligence(landing)[0]["split_consignments"]
+    assert 12 <= len(split["trader_ids"]) <= 15
+    assert _only_users(items, "seller_id", split["seller_id"]) == set(split["trader_ids"])
+    lo, hi = (date.fromisoformat(d) for d in split["window"])
+    assert (hi - lo).days <= 90
+    for t in split["trader_ids"]:
+        rows = _rows(items, "trader_id = ?", [t])
+        assert 2 <= len(rows) <= 4
+        assert all(r["transport_mode"] in ("post", "air") and float(r["customs_value_omr"]) < 300 for r in rows)
+        assert all(lo <= date.fromisoformat(str(r["lodged_at"])[:10]) <= hi for r in rows)
+
+
+def test_finding_types_and_trader_hashes(items, small_demo_master):
+    wrong = items.execute("""
+        SELECT count(*) FILTER (WHERE (finding_type IS NOT NULL) <> coalesce(inspection_outcome IN ('discrepancy', 'seizure'), false)),
+               count(*) FILTER (WHERE finding_type NOT IN ('undervaluation', 'misclassification', 'origin', 'counterfeit',
+                                                           'prohibited', 'other')),
+               count(DISTINCT finding_type)
+        FROM items""").fetchall()[0]
+    assert wrong[:2] == (0, 0) and wrong[2] >= 4
+    landing, _ = small_demo_master
+    truth = landing / "_demo_truth" / "truth_items.csv"
+    planted = items.execute(f"""
+        SELECT DISTINCT t.anomaly, i.finding_type FROM items i JOIN read_csv('{truth}', all_varchar = true) t
+        USING (declaration_id, item_no) WHERE i.finding_type IS NOT NULL""").fetchall()
+    mapping = {"undervaluation": "undervaluation", "misclassification": "misclassification", "false_origin": "origin"}
+    assert planted and all(mapping[a] == f for a, f in planted)
+    share, per_trader, exports = items.execute("""
+        SELECT avg((trader_address_hash IS NOT NULL)::INT) FILTER (WHERE flow = 'M'),
+               max(n), count(*) FILTER (WHERE flow = 'X' AND trader_phone_hash IS NOT NULL)
+        FROM items, (SELECT max(c) AS n FROM (
+            SELECT count(DISTINCT trader_address_hash) + 0 * count(DISTINCT trader_phone_hash) AS c FROM items
+            GROUP BY trader_id
+            UNION ALL SELECT count(DISTINCT trader_phone_hash) FROM items GROUP BY trader_id))""").fetchall()[0]
+    assert 0.93 <= share <= 0.97 and per_trader == 1 and exports == 0
+    intel = _intelligence(landing)[0]
+    for column, planted_pair in (
+        ("trader_address_hash", set(intel["ring"]["shared_address_trader_ids"])),
+        ("trader_phone_hash", {intel["phoenix"]["predecessor_trader_id"], intel["phoenix"]["successor_trader_id"]}),
+    ):
+        shared = items.execute(f"""SELECT list(DISTINCT trader_id) FROM items WHERE {column} IS NOT NULL
+            GROUP BY {column} HAVING count(DISTINCT trader_id) > 1""").fetchall()
+        assert [set(s[0]) for s in shared] == [planted_pair]
+
+
+def test_the_smallest_demo_still_carries_every_intelligence_plant(tmp_path):
+    summary = generate(tmp_path, DemoConfig(items=2_000, months=2))
+    truth, _ = _intelligence(tmp_path)
+    assert summary["intelligence"]["counterfeit_items"] == len(truth["counterfeit"]) == 8
+    assert len(truth["ring"]["trader_ids"]) >= 5 and len(truth["split_consignments"]["trader_ids"]) >= 12
+    ids = {
+        r[0]
+        for r in duckdb.sql(f"""SELECT DISTINCT trader_id FROM read_csv('{tmp_path}/declarations/*/*/*.csv',
+            all_varchar = true) UNION SELECT trader_id FROM read_parquet('{tmp_path}/declarations/*/*/*.parquet')""").fetchall()
+    }
+    ph = truth["phoenix"]
+    assert {*truth["ring"]["trader_ids"], ph["predecessor_trader_id"], ph["successor_trader_id"]} <= ids
+    assert (
+        10
+        <= (date.fromisoformat(ph["successor_first_day"]) - date.fromisoformat(ph["predecessor_last_day"])).days
+        <= 40
+    )

@@ -12,6 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orchestration import reference
+from orchestration.demo.intelligence import REGISTER_COLUMNS
 
 DECLARATION_COLUMNS = [
     "declaration_id",
@@ -41,6 +42,9 @@ DECLARATION_COLUMNS = [
     "preference_code",
     "risk_channel",
     "inspection_outcome",
+    "finding_type",
+    "trader_address_hash",
+    "trader_phone_hash",
 ]
 
 
@@ -77,6 +81,9 @@ def write_declarations(folder: Path, items: dict, days: np.ndarray) -> int:
             "preference_code": pa.array(items["preference_code"], pa.string()),
             "risk_channel": pa.array(items["risk_channel"], pa.string()),
             "inspection_outcome": pa.array(items["inspection_outcome"], pa.string()),
+            "finding_type": pa.array(items["finding_type"], pa.string()),
+            "trader_address_hash": pa.array(items["trader_address_hash"], pa.string()),
+            "trader_phone_hash": pa.array(items["trader_phone_hash"], pa.string()),
         }
     )
     assert table.num_rows == n and table.column_names == DECLARATION_COLUMNS
@@ -112,12 +119,18 @@ def write_partner_records(folder: Path, records: list[dict]) -> int:
     return len(groups)
 
 
-def write_reference_tables(folder: Path, rates: pa.Table | None = None) -> int:
+def write_reference_tables(folder: Path, rates: pa.Table | None = None, ipr: list[dict] | None = None) -> int:
     """The built-in reference tables (`orchestration.reference`); `rates`, the demo's daily series,
-    replace the default exchange rates (the pegged currencies only)."""
+    replace the default exchange rates (the pegged currencies only); `ipr`, the demo's IPR register
+    (`intelligence.REGISTER_COLUMNS`), replaces the default (empty) one."""
     written = reference.write_defaults(folder)
     if rates is not None:
         pacsv.write_csv(rates, folder / "exchange_rates.csv")
+    if ipr is not None:
+        path = folder / "ipr_recordations.csv"
+        written += not path.exists()
+        columns = {c: pa.array([r[c] for r in ipr], pa.string()) for c in REGISTER_COLUMNS}
+        pacsv.write_csv(pa.table(columns), path)
     return written
 
 
