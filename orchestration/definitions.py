@@ -5,6 +5,7 @@ from dagster import Definitions, colored_console_logger, in_process_executor
 from orchestration.assets.comtrade import comtrade_api
 from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.landing import landing_specs
+from orchestration.assets.networks import party_communities
 from orchestration.assets.publish import published_marts
 from orchestration.assets.quality import data_docs, rule_results
 from orchestration.assets.raw import raw_assets
@@ -24,7 +25,16 @@ from orchestration.sensors import landing_area_sensor, record_run_failures
 
 # what the nightly refresh materializes; partner statistics are fetched per reference year by comtrade_refresh,
 # the risk model is trained by risk_model_retrain
-NIGHTLY_ASSETS = [*raw_assets, rule_results, *dbt_models, risk_scores, data_docs, published_marts, findings_report]
+NIGHTLY_ASSETS = [
+    *raw_assets,
+    rule_results,
+    *dbt_models,
+    risk_scores,
+    party_communities,
+    data_docs,
+    published_marts,
+    findings_report,
+]
 ASSETS = [*landing_specs, comtrade_api, risk_model, *NIGHTLY_ASSETS]
 CHECKS = gx_checks
 

@@ -20,3 +20,18 @@
         period_month date, fraud_probability double, rules_weight double
     )
 {%- endmacro %}
+
+
+{#- The party graph's communities (source `networks`), written by orchestration/assets/networks.py. -#}
+{% macro create_network_tables() -%}
+    {{ return(adapter.dispatch('create_network_tables')()) }}
+{%- endmacro %}
+
+{% macro default__create_network_tables() -%}
+    create schema if not exists networks;
+    create table if not exists networks.party_communities (
+        party_type {{ dbt.type_string() }}, party_key {{ dbt.type_string() }}, degree integer,
+        component_id {{ dbt.type_string() }}, component_size integer,
+        community_id {{ dbt.type_string() }}, community_size integer, computed_at timestamp
+    )
+{%- endmacro %}

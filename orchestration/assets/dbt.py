@@ -7,7 +7,8 @@ model's `meta`. The dbt sources `raw.<table>` map onto the raw assets of the sam
 The one dbt project is materialized by three `@dbt_assets` from the same manifest: `dbt_staging`
 (staging models, seeds and int_declaration_items), then `dbt_warehouse` (intermediate models and the
 marts that need no model score), then, after the learned model has scored the items
-(`models/risk_scores`), `dbt_scored` (declaration_risk and what reads it). A blocking asset check only
+(`models/risk_scores`) and the party graph's communities are found (`networks/party_communities`),
+`dbt_scored` (declaration_risk and what reads it, and the network marts). A blocking asset check only
 stops assets in *other* steps (Dagster leaves gating inside one multi-asset step to that step), so the
 Great Expectations checks on staged tables can stop the marts only if the marts are built by a
 separate step. Each split costs one more dbt invocation (about 5 s) per run.
@@ -243,8 +244,9 @@ def advance_watermark(warehouse: WarehouseResource, until: str | None) -> None:
 
 # int_declaration_items is built with the staged tables: its countries are checked by the gate too
 STAGING_SELECTION = "path:models/staging path:seeds path:models/intermediate/int_declaration_items.sql"
-# the models that read the learned model's scores (source `models`), built after `models/risk_scores`
-SCORED_SELECTION = "declaration_risk+ risk_model_performance"
+# the models that read what Python assets write back, built after them: the learned model's scores
+# (source `models`, `models/risk_scores`) and the party graph's communities (`networks/party_communities`)
+SCORED_SELECTION = "declaration_risk+ risk_model_performance party_networks network_alerts"
 
 
 @dbt_assets(

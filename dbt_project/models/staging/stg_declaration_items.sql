@@ -31,6 +31,8 @@ renamed as (
         declarant_key,
         trader_key,
         seller_key,
+        address_key,
+        phone_key,
         hs_code,
         substring(hs_code, 1, 6) as hs6,
         substring(hs_code, 1, 4) as hs4,
@@ -51,6 +53,7 @@ renamed as (
         preference_code,
         risk_channel,
         inspection_outcome,
+        finding_type,
         _source_file as source_file,
         _loaded_at as loaded_at
     from source
