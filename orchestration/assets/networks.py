@@ -31,7 +31,8 @@ def party_communities(context: AssetExecutionContext, warehouse: WarehouseResour
     started = time.perf_counter()
     with warehouse.connect(read_only=True) as con:
         links = con.execute(
-            "SELECT trader_key, linked_type, linked_key, declarations FROM intermediate.int_party_links"
+            "SELECT trader_key, linked_type, linked_key, declarations FROM intermediate.int_party_links "
+            "ORDER BY trader_key, linked_type, linked_key"  # Louvain depends on the order nodes arrive in
         ).df()
     nodes = (
         communities(links, rule("network.louvain_resolution"), rule("network.louvain_seed"))

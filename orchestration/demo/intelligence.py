@@ -377,9 +377,12 @@ class _Planter:
         members = [self._new_trader() for _ in range(5 if self.gen.c.items < 50_000 else 6)]
         target = int(np.clip(self.gen.c.items // 400, 15, 36))
         late = max(3, round(0.25 * target))  # the community shift: the last quarter's goods differ
-        # in a sparse demo the last quarter may not hold enough clean declarations: shift earlier
+        # the shift starts three quarters into the ring's period, or earlier in a short demo so that the
+        # new goods fill about a quarter's window (100 days; never before half way); in a sparse demo the
+        # last quarter may not hold enough clean declarations: earlier still
         free_days = np.sort(self.decl_day[self.free & (self.decl_day >= lo)])
-        shift = min(lo + int(0.75 * (last - lo)), int(free_days[-2 * late * len(members)]))
+        planned = max(lo + (last - lo) // 2, min(lo + int(0.75 * (last - lo)), last - 100))
+        shift = min(planned, int(free_days[-2 * late * len(members)]))
         before = self._route(*RING_BEFORE)
         after = self._route(RING_AFTER[0], [o for o in RING_AFTER[1] if o != before[0]], RING_AFTER[2])
         seller, declarant = self._new_seller(before[1]), self._new_declarant()

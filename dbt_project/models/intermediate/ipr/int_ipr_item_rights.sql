@@ -46,7 +46,7 @@ words as (
 
 one_word_matches as (
     select words.declaration_id, words.item_no, terms.recordation_id, terms.term_kind, words.word as matched_text,
-        case when words.word = terms.term or words.read_as = terms.term then 0 else 1 end as edits
+        case when words.word = terms.term then 0 else 1 end as edits  -- digits for letters: disguised
     from words
     inner join terms
         on terms.is_one_word

@@ -317,7 +317,8 @@ shift_rows as (
         {{ dbt.concat(["'community_shift:'", "shifted.community_id"]) }} as alert_id,
         {{ dbt.concat([
             "'community '", "shifted.community_id", "': in the '", "cast(" ~ n['shift']['recent_days'] ~ " as " ~ dbt.type_string() ~ ")",
-            "' days to '", "cast(community_end.last_day as " ~ dbt.type_string() ~ ")", "' against the year before, '",
+            "' days to '", "cast(community_end.last_day as " ~ dbt.type_string() ~ ")", "' against the '",
+            "cast(" ~ n['shift']['baseline_days'] ~ " as " ~ dbt.type_string() ~ ")", "' days before, '",
             "shifted.changes"]) }} as evidence,
         window_sizes.recent_items as items,
         recent.value_omr as total_value_omr,
