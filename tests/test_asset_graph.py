@@ -17,7 +17,7 @@ pytestmark = pytest.mark.fast  # `make test-fast`: no dbt build, seconds
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.txt"
 GROUPS = {"landing", "raw", "restricted", "reference", "staging", "intermediate", "marts", "quality"}
-GROUPS |= {"reports", "published", "models"}
+GROUPS |= {"reports", "published", "models", "networks"}
 
 
 def _partitions(partitions_def) -> str:

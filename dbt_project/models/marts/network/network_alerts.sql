@@ -11,9 +11,9 @@
   - community_shift: a community whose HS chapter or route mix in its last `shift.recent_days` active
     days differs from the `shift.baseline_days` before by a total variation distance of at least
     `shift.min_distance`.
-  - split_consignments: a foreign seller feeding at least `split.min_traders` small traders (at most
-    `split.max_trader_items` items in all, each item from it at most `split.max_item_value_omr`), at
-    least `split.min_share` of its traders.
+  - split_consignments: a foreign seller that starts feeding at least `split.min_traders` small traders
+    (at most `split.max_trader_items` items in all, each item from it at most
+    `split.max_item_value_omr`) within `split.window_days`, at least `split.min_share` of its traders.
   Ties: a counterparty shared by k traders ties two of them by min(the share of each one's items
   through it) / (k - 1): an exclusive seller of all their goods ties them by 1, a broker of 20 clients by
   at most 0.05. Two traders are linked when they share at least `min_shared_links` counterparties that
@@ -364,20 +364,43 @@ small_traders as (
         and seller_traders.largest_item_omr <= {{ n['split']['max_item_value_omr'] }}
 ),
 
+-- the busiest window: the most small traders whose first item from the seller falls in window_days
+windows as (
+    select
+        starts.seller_key,
+        starts.first_seen as window_start,
+        count(*) as small_traders,
+        row_number() over (partition by starts.seller_key order by count(*) desc, starts.first_seen) as nth
+    from small_traders as starts
+    inner join small_traders as members
+        on members.seller_key = starts.seller_key
+        and members.first_seen >= starts.first_seen
+        and members.first_seen <= {{ dbt.dateadd('day', n['split']['window_days'], 'starts.first_seen') }}
+    group by starts.seller_key, starts.first_seen
+),
+
+split_members as (
+    select small_traders.*
+    from small_traders
+    inner join windows on windows.seller_key = small_traders.seller_key and windows.nth = 1
+    where small_traders.first_seen >= windows.window_start
+        and small_traders.first_seen <= {{ dbt.dateadd('day', n['split']['window_days'], 'windows.window_start') }}
+),
+
 split_sellers as (
     select
-        small_traders.seller_key,
+        split_members.seller_key,
         count(*) as small_traders,
         max(all_traders.traders) as traders,
-        sum(small_traders.items) as items,
-        sum(small_traders.customs_value_omr) as customs_value_omr,
-        max(small_traders.largest_item_omr) as largest_item_omr,
-        min(small_traders.first_seen) as first_seen,
-        max(small_traders.last_seen) as last_seen
-    from small_traders
+        sum(split_members.items) as items,
+        sum(split_members.customs_value_omr) as customs_value_omr,
+        max(split_members.largest_item_omr) as largest_item_omr,
+        min(split_members.first_seen) as first_seen,
+        max(split_members.last_seen) as last_seen
+    from split_members
     inner join (select seller_key, count(*) as traders from seller_traders group by seller_key) as all_traders
-        on all_traders.seller_key = small_traders.seller_key
-    group by small_traders.seller_key
+        on all_traders.seller_key = split_members.seller_key
+    group by split_members.seller_key
     having count(*) >= {{ n['split']['min_traders'] }}
         and count(*) >= {{ n['split']['min_share'] }} * max(all_traders.traders)
 ),
@@ -391,7 +414,8 @@ split_rows as (
             "'seller '", "seller_key", "' fed '", "cast(small_traders as " ~ dbt.type_string() ~ ")",
             "' small traders (of its '", "cast(traders as " ~ dbt.type_string() ~ ")", "'), '",
             "cast(items as " ~ dbt.type_string() ~ ")", "' items of at most '", "cast(largest_item_omr as " ~ dbt.type_string() ~ ")",
-            "' OMR each, from '", "cast(first_seen as " ~ dbt.type_string() ~ ")", "' to '", "cast(last_seen as " ~ dbt.type_string() ~ ")"]) }} as evidence,
+            "' OMR each, the traders first seen within '", "cast(" ~ n['split']['window_days'] ~ " as " ~ dbt.type_string() ~ ")",
+            "' days, from '", "cast(first_seen as " ~ dbt.type_string() ~ ")", "' to '", "cast(last_seen as " ~ dbt.type_string() ~ ")"]) }} as evidence,
         items,
         customs_value_omr as total_value_omr,
         first_seen,
@@ -404,9 +428,9 @@ split_rows as (
 split_parties as (
     select split_rows.alert_id, split_rows.anchor_key as party_key from split_rows
     union
-    select split_rows.alert_id, small_traders.trader_key as party_key
+    select split_rows.alert_id, split_members.trader_key as party_key
     from split_rows
-    inner join small_traders on small_traders.seller_key = split_rows.anchor_key
+    inner join split_members on split_members.seller_key = split_rows.anchor_key
 ),
 
 -- together ----------------------------------------------------------------------------------------
