@@ -158,6 +158,7 @@ def marts_figures(db) -> dict:
                     "SELECT target_key FROM marts.risk_targets WHERE target_type = 'trader' ORDER BY rank LIMIT 10"
                 ).fetchall()
             ],
+            "alerts": con.execute("SELECT count(*) FROM marts.network_alerts").fetchall()[0][0],
             "trader_ids": [
                 r[0]
                 for r in con.execute(
@@ -184,7 +185,7 @@ def assert_report_matches_marts(parsed: _Cells, figures: dict) -> None:
     assert all(re.fullmatch(r"T-[0-9a-f]{24}", key) for key in traders), "traders only as pseudonymous keys"
     quality = parsed.tables["quality"][1:]
     assert {row[0] for row in quality} == {"blocking", "warning"}
-    assert parsed.images == 3
+    assert parsed.images == 3 + (figures["alerts"] > 0), "the network picture only when there is an alert"
 
 
 def test_the_findings_report_shows_the_marts_figures_and_no_identifier(built_warehouse):

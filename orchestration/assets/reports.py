@@ -21,7 +21,8 @@ def report_path():
     tags={"classification": "confidential"},
     pool=WAREHOUSE_POOL,
     description="Self-contained HTML findings for managers: money at risk by method, top mirror gaps, top "
-    "targets (pseudonymous), clearance trends and the run's data quality.",
+    "targets (pseudonymous), counterfeit risks with the right holder to notify, network alerts with a picture "
+    "of their parties (keys only), clearance trends and the run's data quality.",
 )
 def findings_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.connect(read_only=True) as con:

@@ -6,6 +6,7 @@ import base64
 import io
 
 import matplotlib
+import networkx as nx
 
 matplotlib.use("Agg")
 
@@ -79,4 +80,67 @@ def clearance_chart(rows: list[tuple]) -> bytes:
     else:  # e.g. an extract without release times: say so rather than draw an empty frame
         ax.text(0.5, 0.5, "No green-channel releases in this period", ha="center", transform=ax.transAxes)
     fig.autofmt_xdate()
+    return _png(fig)
+
+
+PARTY_COLOURS = {
+    "trader": "#2e86c1",
+    "declarant": "#d68910",
+    "seller": "#8e44ad",
+    "address": "#1e8449",
+    "phone": "#7f8c8d",
+}
+
+
+def network_chart(panels: list[dict]) -> bytes:
+    """One panel per alert: its parties (keys only, labelled by their first 8 characters) coloured by
+    type, the party graph's links among them, seized traders ringed in red. A panel is
+    `{"title", "nodes": [(key, type, seized)], "edges": [(key, key, items)]}`."""
+    columns = min(len(panels), 2)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 5 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        graph = nx.Graph()
+        graph.add_nodes_from(key for key, _, _ in panel["nodes"])
+        graph.add_weighted_edges_from(panel["edges"])
+        pos = nx.spring_layout(graph, seed=15, weight=None)
+        widths = [0.6 + min(graph.edges[e]["weight"], 50) / 12 for e in graph.edges]
+        nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color="#aab7b8")
+        nx.draw_networkx_nodes(
+            graph,
+            pos,
+            ax=ax,
+            nodelist=[key for key, _, _ in panel["nodes"]],
+            node_color=[PARTY_COLOURS[kind] for _, kind, _ in panel["nodes"]],
+            edgecolors=["#c0392b" if seized else "white" for _, _, seized in panel["nodes"]],
+            linewidths=[3 if seized else 1 for _, _, seized in panel["nodes"]],
+            node_size=420,
+        )
+        nx.draw_networkx_labels(
+            graph, {k: (x, y - 0.13) for k, (x, y) in pos.items()}, {k: k[:8] for k in graph}, ax=ax, font_size=7
+        )
+        ax.set_title(panel["title"], fontsize=10)
+        ax.margins(0.12)
+        ax.axis("off")
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", markersize=9, color=colour, label=kind)
+        for kind, colour in PARTY_COLOURS.items()
+    ]
+    handles.append(
+        plt.Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=9,
+            color="#2e86c1",
+            markeredgecolor="#c0392b",
+            markeredgewidth=2.5,
+            label="trader with a seizure",
+        )
+    )
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return _png(fig)

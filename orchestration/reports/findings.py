@@ -11,6 +11,7 @@ import html
 from datetime import datetime
 from decimal import Decimal
 
+from orchestration.assets.table_metadata import existing_tables
 from orchestration.reports import charts
 
 METHODS = ("valuation", "mirror", "misclassification", "origin")
@@ -85,6 +86,151 @@ def clearance_chart(con) -> bytes:
     return charts.clearance_chart([(m, o, float(h)) for m, o, h in rows])
 
 
+IPR_SIGNALS = (
+    ("brand named", "the description names the brand, a registered variant or a near spelling of it"),
+    ("HS covered", "the brand is not named but the goods fall in a heading the right covers (weak on its own)"),
+    ("unauthorised importer", "the brand is named and the importer is not on the right holder's list"),
+    ("unauthorised origin", "the brand is named and made in a country genuine goods do not come from"),
+    ("unauthorised partner", "the brand is named and consigned from a country genuine goods do not ship from"),
+    ("below price floor", "the value per kg or unit is under the lowest value of genuine goods"),
+    ("small consignment", "a small, cheap parcel by post or air, the way most fakes come in"),
+    ("first import of brand", "the importer's first day with this brand"),
+    ("prior route seizures", "counterfeits were seized earlier on the same route"),
+)
+ALERT_TYPES = (
+    (
+        "linked_to_seizure",
+        "a trader with a seizure and the traders sharing its declarant, seller, address or phone: check "
+        "their pending declarations and open one case file for the group.",
+    ),
+    (
+        "phoenix",
+        "a trader that stopped after a seizure and a new one trading through the same counterparties: give "
+        "the successor the predecessor's risk profile and audit its imports after clearance.",
+    ),
+    (
+        "community_shift",
+        "a community whose goods or routes changed suddenly: review its recent declarations for "
+        "misclassification or false origin and cross-check them with the mirror data.",
+    ),
+    (
+        "split_consignments",
+        "one foreign seller spread over many small traders at low values: value the parcels together, "
+        "check whether one consignee is behind them, and ask for the seller's records.",
+    ),
+)
+PARTY_TYPES = {"T": "trader", "D": "declarant", "S": "seller", "A": "address", "P": "phone"}
+IPR_HEADERS = ["rank", "lodged", "declaration", "trader key", "brand", "right holder", "notify", "score", "reasons"]
+ALERT_HEADERS = ["rank", "type", "score", "parties", "items", "value OMR", "evidence"]
+COMMUNITY_HEADERS = ["community", "nodes", "traders", "items", "irregular %", "seizures"]
+NO_ALERTS = "No network alert: none of the four patterns holds in the party graph of this period."
+NO_COMMUNITIES = "No party graph yet: no declaration item links a trader to a declarant, seller, address or phone."
+NO_REGISTER = (
+    "No IPR register has been delivered (reference/ipr_recordations.csv), so no item could be checked "
+    "against recorded rights."
+)
+
+
+def _rows(con, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in existing_tables(con) else 0
+
+
+def top_ipr_risks(con, limit: int = 10) -> list[tuple]:
+    return con.execute(
+        """
+        SELECT rank, lodged_date, declaration_ref, trader_key, brand, right_holder, right_holder_contact,
+               ipr_score, ipr_reasons
+        FROM marts.ipr_risk ORDER BY rank LIMIT ?""",
+        [limit],
+    ).fetchall()
+
+
+def ipr_counts(con) -> dict[str, int]:
+    """How much of the trade touches a recorded right, and how much of it is worth a look."""
+    touching, named, strong = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE signal_brand_named), count(*) FILTER (WHERE signals >= 3)
+        FROM marts.ipr_risk""").fetchone()
+    return {
+        "recorded rights": _rows(con, "raw.ipr_recordations"),
+        "items touching a right": touching,
+        "items naming the brand": named,
+        "items with 3 or more signals": strong,
+    }
+
+
+def ipr_empty(con, counts: dict[str, int]) -> str | None:
+    """Why there is nothing to show, in words, or None when there is."""
+    if counts["items touching a right"]:
+        return None
+    if not counts["recorded rights"]:
+        return NO_REGISTER
+    return f"No import item in this period touches one of the {counts['recorded rights']:,} recorded rights."
+
+
+def top_network_alerts(con, limit: int = 10) -> list[tuple]:
+    return con.execute(
+        """
+        SELECT rank, alert_type, alert_score, parties, items, total_value_omr, evidence
+        FROM marts.network_alerts ORDER BY rank LIMIT ?""",
+        [limit],
+    ).fetchall()
+
+
+def largest_communities(con, limit: int = 5) -> list[tuple]:
+    """Communities by size, with their traders' items, irregular share (%) and seizures (counted on the
+    traders only: a seized item also counts for its declarant and seller)."""
+    return con.execute(
+        """
+        SELECT community_id, max(community_size), count(*) FILTER (WHERE party_type = 'trader'),
+               max(community_items), round(100 * max(community_irregular_share), 1),
+               sum(seizures) FILTER (WHERE party_type = 'trader')
+        FROM marts.party_networks WHERE community_id IS NOT NULL
+        GROUP BY community_id ORDER BY 2 DESC, 1 LIMIT ?""",
+        [limit],
+    ).fetchall()
+
+
+def _alert_panel(con, rank: int, alert_type: str, score: float, party_keys: str) -> dict:
+    """An alert's parties and the party graph's links among them. An alert of traders only (a community
+    shift) also shows the counterparties two or more of its traders share, which is what ties them."""
+    keys = party_keys.split(";")
+    if all(k.startswith("T-") for k in keys):
+        keys += [
+            k
+            for (k,) in con.execute(
+                """SELECT linked_key FROM intermediate.int_party_links WHERE list_contains(?, trader_key)
+                   GROUP BY linked_key HAVING count(*) >= 2 ORDER BY linked_key""",
+                [keys],
+            ).fetchall()
+        ]
+    edges = con.execute(
+        """SELECT trader_key, linked_key, items FROM intermediate.int_party_links
+           WHERE list_contains(?, trader_key) AND list_contains(?, linked_key)""",
+        [keys, keys],
+    ).fetchall()
+    seized = {
+        k
+        for (k,) in con.execute(
+            """SELECT party_key FROM marts.party_networks
+               WHERE party_type = 'trader' AND seizures > 0 AND list_contains(?, party_key)""",
+            [keys],
+        ).fetchall()
+    }
+    return {
+        "title": f"#{rank} {alert_type.replace('_', ' ')} (score {score:.0f})",
+        "nodes": [(k, PARTY_TYPES[k[0]], k in seized) for k in keys],
+        "edges": [(a, b, float(n)) for a, b, n in edges],
+    }
+
+
+def network_chart(con) -> bytes | None:
+    """The top alert of each type, the top alert first; None when there is no alert."""
+    tops = con.execute("""
+        SELECT rank, alert_type, alert_score, party_keys FROM marts.network_alerts
+        QUALIFY row_number() OVER (PARTITION BY alert_type ORDER BY rank) = 1 ORDER BY rank""").fetchall()
+    return charts.network_chart([_alert_panel(con, *top) for top in tops]) if tops else None
+
+
 def mart_insights(con, table: str) -> dict[str, str]:
     """Markdown (with charts) for a mart's materialization, by what a reader of it asks first."""
     if table == "mirror_gaps":
@@ -119,6 +265,24 @@ def mart_insights(con, table: str) -> dict[str, str]:
             ),
             "chart": charts.markdown_image(clearance_chart(con), "clearance time by office"),
         }
+    if table == "ipr_risk":
+        counts = ipr_counts(con)
+        empty = ipr_empty(con, counts)
+        return {
+            "counts": _table(["", "items"], list(counts.items())),
+            "top_findings": empty or _table(IPR_HEADERS, top_ipr_risks(con)),
+        }
+    if table == "network_alerts":
+        alerts = top_network_alerts(con)
+        if not alerts:
+            return {"top_findings": NO_ALERTS}
+        return {
+            "top_findings": _table(ALERT_HEADERS, alerts),
+            "chart": charts.markdown_image(network_chart(con), "the top alert of each type and its parties"),
+        }
+    if table == "party_networks":
+        communities = largest_communities(con)
+        return {"top_findings": _table(COMMUNITY_HEADERS, communities) if communities else NO_COMMUNITIES}
     if table == "declaration_risk":
         return {"top_findings": _table(["signal", "items", "duty and VAT at risk, OMR"], signal_counts(con))}
     return {}
@@ -170,7 +334,8 @@ h1{margin-bottom:0}.sub{color:#5d6d7e;margin-top:.3rem}h2{border-bottom:2px soli
 .card .v{font-size:1.6rem;font-weight:600}.card .l{color:#5d6d7e;font-size:.9rem}
 table{border-collapse:collapse;width:100%;font-size:.88rem}th,td{border-bottom:1px solid #eaecee;padding:.35rem .5rem;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}.note{color:#5d6d7e;font-size:.9rem}.ok{color:#1e8449}.bad{color:#c0392b}
-img{max-width:100%}
+img{max-width:100%}#ipr-risks td,#network-alerts td{vertical-align:top;font-size:.8rem}
+#ipr-risks td:last-child,#network-alerts td:last-child{min-width:24rem}
 """
 
 
@@ -192,9 +357,45 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="{charts.data_uri(png)}">'
 
 
+def _legend(entries: tuple[tuple[str, str], ...]) -> str:
+    items = "".join(
+        f"<li><b>{html.escape(name.replace('_', ' '))}</b>: {html.escape(text)}</li>" for name, text in entries
+    )
+    return f'<ul class="note">{items}</ul>'
+
+
+def ipr_section(con) -> str:
+    """Counterfeit risks: the items to examine first and whom to notify, or why there are none."""
+    counts = ipr_counts(con)
+    empty = ipr_empty(con, counts)
+    if empty:
+        return f'<p class="note" id="ipr-empty">{html.escape(empty)}</p>'
+    figures = " &middot; ".join(
+        f'<span data-count="{html.escape(k)}">{v:,} {html.escape(k)}</span>' for k, v in counts.items()
+    )
+    return f"""<p class="note">{figures}</p>
+{_html_table("ipr-risks", IPR_HEADERS, top_ipr_risks(con), {0, 7})}
+<p class="note">Hold the goods of a top row, notify the right holder's contact and let it examine samples; record
+the outcome with finding_type counterfeit, which raises the score of later items on the same route. The signals:</p>
+{_legend(IPR_SIGNALS)}"""
+
+
+def network_section(con) -> str:
+    """Network alerts: the patterns to investigate first, what each means, and a picture of the top ones."""
+    alerts = top_network_alerts(con)
+    if not alerts:
+        return f'<p class="note" id="network-empty">{html.escape(NO_ALERTS)}</p>'
+    return f"""{_html_table("network-alerts", ALERT_HEADERS, alerts, {0, 2, 3, 4, 5})}
+<p class="note">Parties are keys only; an investigator goes back to a party only through
+<code>python -m orchestration.cli reidentify</code>, with officer and reason, which is audited. The alert types:</p>
+{_legend(ALERT_TYPES)}
+{_img(network_chart(con), "the top alert of each type: its parties and their links")}"""
+
+
 def findings_html(con) -> str:
     """The managers' page: headline money at risk by method, top mirror gaps with their reasons, top
-    risk targets (pseudonymous), clearance-time trends, and the latest result of every quality rule."""
+    risk targets (pseudonymous), counterfeit risks, network alerts, clearance-time trends, and the
+    latest result of every quality rule."""
     money = money_by_method(con)
     period = con.execute("SELECT min(lodged_date), max(lodged_date) FROM marts.declaration_risk").fetchall()[0]
     cards = "".join(
@@ -240,6 +441,12 @@ mean partners report more than Oman recorded.</p>
 {_html_table("trader-targets", target_headers, top_targets(con, "trader"), {2, 3, 4, 5, 6, 7})}
 <h3>Routes</h3>
 {_html_table("route-targets", ["rank", "route"] + target_headers[2:], top_targets(con, "route"), {2, 3, 4, 5, 6, 7})}
+
+<h2>Counterfeit risks</h2>
+{ipr_section(con)}
+
+<h2>Network alerts</h2>
+{network_section(con)}
 
 <h2>Clearance times</h2>
 {_html_table("clearance", ["office", "median hours", "p90 hours", "declarations", "not released"], slowest_offices(con), {1, 2, 3, 4})}
