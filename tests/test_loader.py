@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.demo.generator import DECLARATION_COLUMNS
-from orchestration.ingest import contracts
+from orchestration.ingest import contracts, loader
 from orchestration.ingest.loader import load_files
 from orchestration.ingest.readers import scan
 
@@ -221,6 +221,23 @@ def test_a_key_already_loaded_from_another_file_is_quarantined(con, tmp_path):
     assert reasons(con) == {1: "duplicate key: already loaded from declarations/a.csv"}
 
 
+def test_a_load_in_chunks_equals_one_load_and_finds_a_key_repeated_across_chunks(con, tmp_path, monkeypatch):
+    """Files are typed and checked a chunk at a time (CHUNK_BYTES): each file lands whole, the counts
+    reconcile, and a key repeated in a later chunk is quarantined as it is within one chunk."""
+    landing = tmp_path / "landing"
+    write_csv(landing / "declarations" / "a.csv", [item(), item(declaration_id="A2")])
+    write_csv(landing / "declarations" / "b.csv", [item(declaration_id="B1")])
+    write_csv(landing / "declarations" / "c.csv", [item(), item(declaration_id="C2")])
+    files = scan(landing, "declarations")
+    assert [len(c) for c in loader.chunks(files, 1)] == [1, 1, 1]
+    assert [len(c) for c in loader.chunks(files, 10**9)] == [3]
+    monkeypatch.setattr(loader, "CHUNK_BYTES", 1)  # every file its own chunk
+    report = load(con, landing)
+    assert (report.received, report.loaded, report.quarantined) == (5, 4, 1) and report.reconciles
+    assert reasons(con) == {1: "duplicate key: already loaded from declarations/a.csv"}
+    assert {r for (r,) in con.execute("SELECT DISTINCT load_id FROM raw.load_log").fetchall()} == {report.load_id}
+
+
 def test_parquet_with_numeric_tariff_lines_is_refused_not_silently_stripped_of_zeros(con, tmp_path):
     landing = tmp_path / "landing"
     rows = [item(declaration_id="P1", hs_code=402210000), item(declaration_id="P2", hs_code=85171300)]
@@ -288,6 +305,7 @@ KILL_SCRIPT = """
 import sys, duckdb
 from pathlib import Path
 from orchestration.ingest import contracts
+from orchestration.ingest import loader
 from orchestration.ingest.loader import load_files
 from orchestration.ingest.readers import scan
 con = duckdb.connect(sys.argv[1])

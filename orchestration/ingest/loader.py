@@ -1,10 +1,12 @@
 """Idempotent, reconciled loads of landing files into `raw.<table>`.
 
-One load is one DuckDB transaction: rows of a re-delivered file replace that file's earlier rows, rows
-that break the contract go to `raw.quarantine` with every reason they broke it, files that cannot be
-read are rejected with theirs, and `raw.load_log` records what each file gave: rows received = loaded
-+ quarantined + rejected, always. A killed process therefore leaves the table exactly as before the
-load, and a rerun completes it; an unchanged file (same path, same content hash) is not read again.
+A load is one DuckDB transaction per chunk of files (`CHUNK_BYTES` delivered, so that years of daily
+files fit the memory limit): rows of a re-delivered file replace that file's earlier rows, rows that
+break the contract go to `raw.quarantine` with every reason they broke it, files that cannot be read
+are rejected with theirs, and `raw.load_log` records what each file gave: rows received = loaded +
+quarantined + rejected, always. A killed process therefore leaves every file either loaded whole, with
+its log entry, or as before, and a rerun completes the rest; an unchanged file (same path, same
+content hash) is not read again.
 
 Party identifiers are replaced by their keyed hashes on the way in. What holds clear identifiers (the
 key map, quarantined rows as delivered) is written to the restricted store first, in its own
@@ -43,6 +45,7 @@ INTEGER_TEXT = "[+-]?[0-9]+([.]0*)?"
 NUMBER_TEXT = "[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
 NOT_FINITE = "[+-]?(nan|inf|infinity)"
 ECHOED_LENGTH = 4  # longer values are shown only in the restricted store
+CHUNK_BYTES = 128 * 2**20  # delivered bytes typed and checked at once: a first load of 1M items is 4 chunks
 FLOAT_NOISE = 1e-12  # relative: a few thousand ulps of a double, far below any money's scale
 
 
@@ -171,14 +174,15 @@ def load_files(
         else:
             pending.append(f)
     if pending:
-        rejected = stage_files(con, contract, pending)
-        staged = [f for f in pending if f.relpath not in rejected]
         available = _tables(con, "raw")
         report.unchecked_references = sorted(contract.references - available)
-        _check(con, contract, staged, available & contract.references)
-        _write(con, contract, staged, rejected, pending, report, restricted_path or _beside(con))
-        # free the load's memory now, and hold no clear identifier (`_keys`) past the load
-        con.execute(f"DROP TABLE _checked; DROP TABLE {FILES}; DROP TABLE IF EXISTS _keys")
+        for chunk in chunks(pending, CHUNK_BYTES):
+            rejected = stage_files(con, contract, chunk)
+            staged = [f for f in chunk if f.relpath not in rejected]
+            _check(con, contract, staged, available & contract.references)
+            _write(con, contract, staged, rejected, chunk, report, restricted_path or _beside(con))
+            # free the chunk's memory now, and hold no clear identifier (`_keys`) past it
+            con.execute(f"DROP TABLE _checked; DROP TABLE {FILES}; DROP TABLE IF EXISTS _keys")
         report.emptied = [
             (f.relpath, done[f.relpath][1])
             for f in report.files
@@ -424,6 +428,22 @@ def _check(con, contract: Contract, staged: list[LandingFile], references: set[s
         ) AS e
         WHERE {_same("_checked", "e", key_cols)}
     """)
+
+
+def chunks(files: list[LandingFile], limit: int) -> list[list[LandingFile]]:
+    """Consecutive runs of files of at most `limit` bytes together (at least one file each), loaded one
+    after the other so that a first load of years of daily files fits the memory limit. Each file is
+    still loaded whole or not at all, and a key repeated in a later chunk is found as already loaded."""
+    out: list[list[LandingFile]] = []
+    size = limit
+    for f in files:
+        n = f.path.stat().st_size if f.path.is_file() else 0
+        if size + n > limit and (not out or out[-1]):
+            out.append([])
+            size = 0
+        out[-1].append(f)
+        size += n
+    return out
 
 
 def _same(a: str, b: str, columns: list[str]) -> str:
