@@ -47,3 +47,29 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  The config of a model rebuilt by window (`window_incremental('lodged_date')`, grain day or month, or
+  'month_index'), in each engine's native way: DuckDB deletes the window, then appends it; Spark
+  partitions the table by the window's column and overwrites the partitions the rebuilt window holds
+  (Parquet tables cannot delete rows; `insert_overwrite` with dynamic partition overwrite).
+-#}
+{% macro window_incremental(column, grain='day') -%}
+    {{ return(adapter.dispatch('window_incremental')(column, grain)) }}
+{%- endmacro %}
+
+{% macro default__window_incremental(column, grain) -%}
+    {%- if grain == 'month_index' -%}
+        {%- set hook = "{{ delete_refresh_month_index('" ~ column ~ "') }}" -%}
+    {%- else -%}
+        {%- set hook = "{{ delete_refresh_window('" ~ column ~ "', grain='" ~ grain ~ "') }}" -%}
+    {%- endif -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append', 'pre_hook': hook}) }}
+{%- endmacro %}
+
+{% macro spark__window_incremental(column, grain) -%}
+    {{ return({
+        'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite', 'file_format': 'parquet',
+        'partition_by': [column],
+    }) }}
+{%- endmacro %}

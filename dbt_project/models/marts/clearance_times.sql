@@ -3,12 +3,7 @@
   facilitation side of the same data. Counted per declaration; declarations not yet released are
   counted apart (declarations - released) and left out of the percentiles.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_refresh_window('period_month', grain='month') }}",
-) }}
+{{ config(on_schema_change='fail', **window_incremental('period_month', grain='month')) }}
 
 with
 

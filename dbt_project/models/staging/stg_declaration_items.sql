@@ -4,11 +4,7 @@
   int_declaration_items. Incremental: rebuilt from the earliest changed lodgement day
   (macros/refresh_window.sql).
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_refresh_window('lodged_date') }}",
-) }}
+{{ config(**window_incremental('lodged_date')) }}
 
 with
 

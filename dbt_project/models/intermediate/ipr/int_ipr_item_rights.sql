@@ -6,11 +6,7 @@
   Incremental: rebuilt from the earliest changed lodgement day; a new register rebuilds everything (a
   reference snapshot changes every day).
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_refresh_window('lodged_date') }}",
-) }}
+{{ config(**window_incremental('lodged_date')) }}
 
 {% set fuzzy_min_length = var('ipr')['fuzzy_min_length'] %}
 

@@ -4,11 +4,7 @@
   older HS edition whose code split, the HS6 is its concordance group.
   Incremental by month (macros/refresh_window.sql).
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_refresh_window('month_start', grain='month') }}",
-) }}
+{{ config(**window_incremental('month_start', grain='month')) }}
 
 with
 

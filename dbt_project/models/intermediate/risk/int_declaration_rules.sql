@@ -14,12 +14,7 @@
 {% if points['no_signal_max_points'] >= lowest_signal_points %}
     {{ exceptions.raise_compiler_error("risk.score.no_signal_max_points must be under the lowest item-level signal points") }}
 {% endif %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_refresh_window('period_month', grain='month') }}",
-) }}
+{{ config(on_schema_change='fail', **window_incremental('period_month', grain='month')) }}
 
 with
 

@@ -24,12 +24,7 @@
   `trader_history_ratio` (`declarant_history_ratio`) times it.
 -#}
 {% set r = var('risk') %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook="{{ delete_refresh_window('lodged_date', grain='month') }}",
-) }}
+{{ config(on_schema_change='sync_all_columns', **window_incremental('lodged_date', grain='month')) }}
 
 with
 

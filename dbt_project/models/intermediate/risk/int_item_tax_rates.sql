@@ -4,11 +4,7 @@
   the GCC preference pay no duty, and a procedure may relieve duty or VAT (seed `procedure_codes`).
   Exports pay neither. Rates are looked up once per tariff line and day, not per item.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_refresh_window('lodged_date') }}",
-) }}
+{{ config(**window_incremental('lodged_date')) }}
 
 with
 

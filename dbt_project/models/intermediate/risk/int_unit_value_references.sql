@@ -25,11 +25,6 @@
         {% endfor %}
     {% endfor %}
 {% endif %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ delete_refresh_month_index('month_index') }}",
-    post_hook=batches,
-) }}
+{{ config(post_hook=batches, **window_incremental('month_index', grain='month_index')) }}
 
 {{ unit_value_references([0], levels[:1]) if batched else unit_value_references(range(months) | list, levels) }}

@@ -10,12 +10,7 @@
 {% set exploration = var('risk')['model']['exploration_share'] %}
 {#- the chance an item not selected on its score is drawn, so that draws are `exploration` of all selections -#}
 {% set draw_below = selection_rate * exploration / (1 - selection_rate * (1 - exploration)) %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_refresh_window('period_month', grain='month') }}",
-) }}
+{{ config(on_schema_change='fail', **window_incremental('period_month', grain='month')) }}
 
 with
 
