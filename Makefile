@@ -30,6 +30,11 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
+# The Spark engine's extra (pyspark, dbt-spark) for its test; `make run` and the DuckDB engine need none of it.
+$(VENV)/.spark: $(VENV)/.synced
+	$(UV) sync --frozen --inexact --extra spark --python $(PYTHON)
+	@touch $@
+
 # The code location reads the manifest and never parses on load: parse here, whenever a dbt file changed.
 $(MANIFEST): $(DBT_SOURCES) $(VENV)/.synced
 	$(VENV)/bin/dbt parse --quiet --project-dir $(DBT_DIR) --profiles-dir $(DBT_DIR)
@@ -49,7 +54,7 @@ test-fast: setup  ## about a minute: lint, the pure-function and small-load test
 	$(VENV)/bin/ruff check orchestration tests benchmarks
 	$(PY) -m pytest -m fast -q
 
-test: setup  ## lint (Python and SQL), then the test suite (slow scale tests excluded; they run in the benchmark)
+test: setup $(VENV)/.spark  ## lint (Python and SQL), then the test suite, Spark's included (scale runs are in the benchmark)
 	$(VENV)/bin/ruff check orchestration tests benchmarks
 	@mkdir -p $(CUSTOMS_VAR_DIR)  # the dbt templater connects to a warehouse: a throwaway one
 	cd $(DBT_DIR) && CUSTOMS_DUCKDB_PATH=$(CUSTOMS_VAR_DIR)/sqlfluff.duckdb ../$(VENV)/bin/sqlfluff lint models macros tests
