@@ -25,7 +25,7 @@ timed as (
         *,
         cast({{ dbt.date_trunc('month', 'lodged_at') }} as date) as period_month,
         case when released_at is not null
-            then {{ dbt.datediff('lodged_at', 'released_at', 'minute') }} / 60.0 end as hours
+            then cast({{ minutes_between('lodged_at', 'released_at') }} as double) / 60 end as hours
     from declarations
 )
 

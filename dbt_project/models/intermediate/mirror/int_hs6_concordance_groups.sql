@@ -92,7 +92,7 @@ members as (
         hs_vintage,
         group_hs6,
         count(*) as group_size,
-        {{ dbt.listagg("hs6", "'|'", "order by hs6") }} as group_members
+        {{ sorted_string_agg("hs6", "'|'") }} as group_members
     from national_codes
     group by hs_vintage, group_hs6
 ),
