@@ -36,7 +36,7 @@ terms as (
 words as (
     select items.declaration_id, items.item_no, split.word, {{ unleet('split.word') }} as read_as
     from items
-    cross join unnest(string_split(items.description, ' ')) as split (word)
+    {{ split_to_rows('items.description', ' ', 'split', 'word') }}
     where split.word <> ''
 ),
 
@@ -57,7 +57,7 @@ one_word_matches as (
         and substring(words.read_as, 1, 1) = substring(terms.term, 1, 1)
         and abs(length(words.read_as) - terms.term_length) <= 1
         and words.read_as <> terms.term
-        and damerau_levenshtein(words.read_as, terms.term) = 1
+        and {{ one_edit_apart('words.read_as', 'terms.term') }}
 ),
 
 phrase_matches as (
@@ -89,7 +89,7 @@ brand_matches as (
 scope as (
     select rights.recordation_id, split.hs_prefix
     from rights
-    cross join unnest(string_split(rights.hs_scope, ';')) as split (hs_prefix)
+    {{ split_to_rows('rights.hs_scope', ';', 'split', 'hs_prefix') }}
 ),
 
 hs_matches as (

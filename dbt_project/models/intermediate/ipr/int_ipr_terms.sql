@@ -14,7 +14,7 @@ named as (
     union all
     select rights.recordation_id, 'variant' as term_kind, variants.term_text
     from rights
-    cross join unnest(string_split(rights.brand_variants, ';')) as variants (term_text)
+    {{ split_to_rows('rights.brand_variants', ';', 'variants', 'term_text') }}
 ),
 
 normalised as (

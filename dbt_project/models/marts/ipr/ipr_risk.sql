@@ -80,8 +80,9 @@ candidates as (
         rights.price_floor_basis,
         case rights.price_floor_basis
             when 'kg' then items.unit_value_omr_kg
+            -- divided as doubles (DuckDB's decimal division), so that every engine rounds the same quotient
             when 'unit' then case when items.supplementary_qty > 0
-                then cast(items.customs_value_omr / items.supplementary_qty as {{ dbt.type_numeric() }}) end
+                then cast(cast(items.customs_value_omr as double) / items.supplementary_qty as {{ dbt.type_numeric() }}) end
         end as unit_value_omr
     from touching
     inner join items on items.declaration_id = touching.declaration_id and items.item_no = touching.item_no
@@ -230,7 +231,7 @@ select
     signals,
     ipr_reasons,
     ipr_score,
-    row_number() over (order by ipr_score desc, signals desc, customs_value_omr desc, declaration_id, item_no) as rank,
+    cast(row_number() over (order by ipr_score desc, signals desc, customs_value_omr desc, declaration_id, item_no) as bigint) as rank,
     inspection_outcome,
     finding_type
 from explained

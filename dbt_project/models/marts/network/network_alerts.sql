@@ -70,7 +70,7 @@ counterparties as (
 
 -- each trader's share of its items through each counterparty
 link_shares as (
-    select links.*, links.items * 1.0 / traders.items as item_share
+    select links.*, cast(links.items as double) / traders.items as item_share
     from links
     inner join traders on traders.trader_key = links.trader_key
 ),
@@ -99,7 +99,7 @@ pairs as (
         trader_b,
         count(*) as shared_links,
         sum(tie) as strength,
-        {{ dbt.listagg(dbt.concat(["linked_type", "' '", "linked_key"]), "', '", "order by linked_type, linked_key") }} as shared_with
+        {{ ordered_listagg(dbt.concat(["linked_type", "' '", "linked_key"]), "', '", ["linked_type", "linked_key"]) }} as shared_with
     from shared
     group by trader_a, trader_b
     having count(*) >= {{ n['min_shared_links'] }} and sum(tie) >= {{ n['min_pair_strength'] }}
@@ -164,10 +164,10 @@ linked_rows as (
     inner join (
         select
             anchor_key,
-            {{ dbt.listagg(
+            {{ ordered_listagg(
                 "linked_type || ' ' || linked_key || ' (' || cast(traders as " ~ dbt.type_string() ~ ") || ' traders)'",
                 "', '",
-                "order by linked_type, linked_key",
+                ["linked_type", "linked_key"],
             ) }} as counterparties
         from linked_counterparties
         group by anchor_key
@@ -180,8 +180,8 @@ stopped as (
     from traders
     cross join data_end
     where traders.seizures > 0
-        and traders.last_seen <= {{ dbt.dateadd('day', -n['phoenix']['min_silence_days'], 'data_end.last_day') }}
-        and traders.last_seen <= {{ dbt.dateadd('day', n['phoenix']['max_days_after_seizure'], 'traders.last_seizure') }}
+        and traders.last_seen <= {{ add_days('data_end.last_day', -n['phoenix']['min_silence_days']) }}
+        and traders.last_seen <= {{ add_days('traders.last_seizure', n['phoenix']['max_days_after_seizure']) }}
 ),
 
 phoenix_rows as (
@@ -208,7 +208,7 @@ phoenix_rows as (
     inner join pairs on pairs.trader_a = stopped.trader_key
     inner join traders as successor on successor.trader_key = pairs.trader_b
     where successor.first_seen > stopped.last_seizure
-        and successor.first_seen <= {{ dbt.dateadd('day', n['phoenix']['max_gap_days'], 'stopped.last_seen') }}
+        and successor.first_seen <= {{ add_days('stopped.last_seen', n['phoenix']['max_gap_days']) }}
 ),
 
 phoenix_parties as (
@@ -236,9 +236,9 @@ windowed as (
     select
         community_items.*,
         case
-            when community_items.lodged_date > {{ dbt.dateadd('day', -n['shift']['recent_days'], 'community_end.last_day') }}
+            when community_items.lodged_date > {{ add_days('community_end.last_day', -n['shift']['recent_days']) }}
                 then 'recent'
-            when community_items.lodged_date > {{ dbt.dateadd('day', -(n['shift']['recent_days'] + n['shift']['baseline_days']), 'community_end.last_day') }}
+            when community_items.lodged_date > {{ add_days('community_end.last_day', -(n['shift']['recent_days'] + n['shift']['baseline_days'])) }}
                 then 'baseline'
         end as time_window
     from community_items
@@ -267,8 +267,8 @@ shares as (
         mix.community_id,
         mix.dimension,
         mix.category,
-        sum(case when mix.time_window = 'recent' then 1 else 0 end) * 1.0 / window_sizes.recent_items as recent_share,
-        sum(case when mix.time_window = 'baseline' then 1 else 0 end) * 1.0 / window_sizes.baseline_items as baseline_share
+        cast(sum(case when mix.time_window = 'recent' then 1 else 0 end) as double) / window_sizes.recent_items as recent_share,
+        cast(sum(case when mix.time_window = 'baseline' then 1 else 0 end) as double) / window_sizes.baseline_items as baseline_share
     from mix
     inner join window_sizes on window_sizes.community_id = mix.community_id
     where mix.time_window is not null
@@ -296,11 +296,11 @@ shifted as (
     select
         distances.community_id,
         max(distances.distance) as distance,
-        {{ dbt.listagg(dbt.concat([
+        {{ ordered_listagg(dbt.concat([
             "distances.dimension", "' mix moved '", "cast(round(distances.distance, 2) as " ~ dbt.type_string() ~ ")",
             "' (most: '", "largest_rise.category", "' from '", "cast(round(100 * largest_rise.baseline_share) as integer)",
             "'% to '", "cast(round(100 * largest_rise.recent_share) as integer)", "'% of items)'"]),
-            "'; '", "order by distances.dimension") }} as changes
+            "'; '", ["distances.dimension"]) }} as changes
     from distances
     inner join largest_rise
         on largest_rise.community_id = distances.community_id
@@ -375,7 +375,7 @@ windows as (
     inner join small_traders as members
         on members.seller_key = starts.seller_key
         and members.first_seen >= starts.first_seen
-        and members.first_seen <= {{ dbt.dateadd('day', n['split']['window_days'], 'starts.first_seen') }}
+        and members.first_seen <= {{ add_days('starts.first_seen', n['split']['window_days']) }}
     group by starts.seller_key, starts.first_seen
 ),
 
@@ -384,7 +384,7 @@ split_members as (
     from small_traders
     inner join windows on windows.seller_key = small_traders.seller_key and windows.nth = 1
     where small_traders.first_seen >= windows.window_start
-        and small_traders.first_seen <= {{ dbt.dateadd('day', n['split']['window_days'], 'windows.window_start') }}
+        and small_traders.first_seen <= {{ add_days('windows.window_start', n['split']['window_days']) }}
 ),
 
 split_sellers as (
@@ -420,7 +420,7 @@ split_rows as (
         customs_value_omr as total_value_omr,
         first_seen,
         last_seen,
-        small_traders * 1.0 / {{ n['split']['min_traders'] }} as evidence_strength,
+        cast(small_traders as double) / {{ n['split']['min_traders'] }} as evidence_strength,
         {{ weights['split_consignments'] }} as weight
     from split_sellers
 ),
@@ -462,7 +462,7 @@ party_lists as (
     select
         alert_id,
         count(*) as parties,
-        {{ dbt.listagg("party_key", "';'", "order by party_key") }} as party_keys
+        {{ ordered_listagg("party_key", "';'", ["party_key"]) }} as party_keys
     from alert_parties
     group by alert_id
 ),
@@ -495,5 +495,5 @@ select
     last_seen,
     cast(evidence_strength as double) as evidence_strength,
     cast(alert_score as double) as alert_score,
-    row_number() over (order by alert_score desc, total_value_omr desc, alert_id) as rank
+    cast(row_number() over (order by alert_score desc, total_value_omr desc, alert_id) as bigint) as rank
 from scored
