@@ -11,7 +11,12 @@
 with
 
 risk as (
-    select * exclude (origin_iso3), coalesce(origin_iso3, 'XXX') as origin_iso3
+    select
+        period_month, hs6, coalesce(origin_iso3, 'XXX') as origin_iso3, undervaluation_omr,
+        valuation_duty_at_risk_omr, valuation_vat_at_risk_omr,
+        misclassification_duty_at_risk_omr, misclassification_vat_at_risk_omr,
+        origin_duty_at_risk_omr, origin_vat_at_risk_omr, assessment_duty_omr, assessment_vat_omr,
+        signal_valuation, signal_misclassification, signal_origin, signal_origin_mirror, signal_assessment
     from {{ ref('declaration_risk') }}
     where flow = 'M'
 ),
