@@ -2,30 +2,69 @@
 
 {#-
   Spark: the same tiling as duckdb__trailing_quantiles (each value assigned to the one target month
-  of the residue whose window holds it), with Spark's exact `percentile(value, array(...))`: linear
-  interpolation between the closest ranks, as quantile_cont; its array is 0-based.
+  of the residue whose window holds it), the quantiles exact from each group's sorted values, and
+  interpolated to the bit as DuckDB's quantile_cont: position (n - 1) x q, then between the ranks
+  either side lo x (1 - d) + hi x d, which DuckDB's build evaluates as one fused multiply-add
+  (rounded once). Spark has no fma: it is computed exactly with an error-free product (Veltkamp
+  split) and sum. Spark's own percentile() rounds twice and differs in the last bit, which a cast to
+  decimal(28, 6) can turn into a unit of the sixth decimal.
 -#}
 {% macro spark__trailing_quantiles(population, targets, keys, months, residues) -%}
+    {%- set quantiles = [('p10', '0.10'), ('p25', '0.25'), ('p50', '0.50'), ('p75', '0.75'), ('p90', '0.90')] -%}
+    {%- set split = 'cast(134217729 as double)' -%}
     {%- for r in residues %}
     select
-        {% for k in keys %}targets.{{ k }}, {% endfor %}
-        targets.month_index,
-        quantiles.n,
-        quantiles.q[0] as p10, quantiles.q[1] as p25, quantiles.q[2] as p50, quantiles.q[3] as p75, quantiles.q[4] as p90
-    from {{ targets }} as targets
-    inner join (
-        select {{ keys | join(', ') }}, target_month, count(*) as n,
-               percentile(value, array(0.10, 0.25, 0.50, 0.75, 0.90)) as q
+        {% for k in keys %}{{ k }}, {% endfor %}month_index, n,
+        {% for name, _ in quantiles -%}
+        case when {{ name }}_d = 0 then {{ name }}_lo
+            else {{ name }}_s + ((({{ name }}_p - ({{ name }}_s - ({{ name }}_s - {{ name }}_p)))
+                + ({{ name }}_c - ({{ name }}_s - {{ name }}_p))) + {{ name }}_e) end as {{ name }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from (
+        select
+            product.*,
+            {% for name, _ in quantiles -%}
+            {{ name }}_p + {{ name }}_c as {{ name }}_s,
+            (({{ name }}_ah * {{ name }}_bh - {{ name }}_p) + {{ name }}_ah * ({{ name }}_b - {{ name }}_bh)
+                + ({{ name }}_lo - {{ name }}_ah) * {{ name }}_bh)
+                + ({{ name }}_lo - {{ name }}_ah) * ({{ name }}_b - {{ name }}_bh) as {{ name }}_e{{ ',' if not loop.last }}
+            {% endfor %}
         from (
-            select {{ keys | join(', ') }}, value,
-                   month_index + 1 + ((({{ r }} - month_index - 1) % {{ months }}) + {{ months }}) % {{ months }}
-                       as target_month
-            from {{ population }}
-        ) as assigned
-        group by {{ keys | join(', ') }}, target_month
-    ) as quantiles
-        on {% for k in keys %}quantiles.{{ k }} = targets.{{ k }} and {% endfor %}quantiles.target_month = targets.month_index
-    where targets.month_index % {{ months }} = {{ r }}
+            select
+                ranks.*,
+                {% for name, _ in quantiles -%}
+                1 - {{ name }}_d as {{ name }}_b,
+                {{ name }}_lo * (1 - {{ name }}_d) as {{ name }}_p,
+                {{ name }}_hi * {{ name }}_d as {{ name }}_c,
+                {{ split }} * {{ name }}_lo - ({{ split }} * {{ name }}_lo - {{ name }}_lo) as {{ name }}_ah,
+                {{ split }} * (1 - {{ name }}_d) - ({{ split }} * (1 - {{ name }}_d) - (1 - {{ name }}_d)) as {{ name }}_bh{{ ',' if not loop.last }}
+                {% endfor %}
+            from (
+                select
+                    {% for k in keys %}targets.{{ k }}, {% endfor %}targets.month_index, quantiles.n,
+                    {% for name, q in quantiles -%}
+                    {%- set position = '(cast(quantiles.n - 1 as double) * cast(' ~ q ~ ' as double))' -%}
+                    quantiles.sorted_values[cast(floor({{ position }}) as int)] as {{ name }}_lo,
+                    quantiles.sorted_values[cast(ceil({{ position }}) as int)] as {{ name }}_hi,
+                    {{ position }} - floor({{ position }}) as {{ name }}_d{{ ',' if not loop.last }}
+                    {% endfor %}
+                from {{ targets }} as targets
+                inner join (
+                    select {{ keys | join(', ') }}, target_month, count(*) as n,
+                           array_sort(collect_list(value)) as sorted_values
+                    from (
+                        select {{ keys | join(', ') }}, value,
+                               month_index + 1 + ((({{ r }} - month_index - 1) % {{ months }}) + {{ months }}) % {{ months }}
+                                   as target_month
+                        from {{ population }}
+                    ) as assigned
+                    group by {{ keys | join(', ') }}, target_month
+                ) as quantiles
+                    on {% for k in keys %}quantiles.{{ k }} = targets.{{ k }} and {% endfor %}quantiles.target_month = targets.month_index
+                where targets.month_index % {{ months }} = {{ r }}
+            ) as ranks
+        ) as product
+    ) as summed
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
@@ -41,4 +80,12 @@
 -#}
 {% macro spark__unit_value_batch_insert(query, first_of_months) -%}
     insert {{ 'overwrite' if first_of_months else 'into' }} table {{ this }} by name {{ query }}
+{%- endmacro %}
+
+{#-
+  Spark's round(double, n) rounds the double's shortest decimal form (round(1.0005, 3) = 1.001), DuckDB
+  its binary value scaled by 10^n (1.0); rounding the scaled double to an integer agrees on both.
+-#}
+{% macro spark__round_to(amount, places) -%}
+    (round(({{ amount }}) * {{ 10 ** places }}, 0) / {{ 10 ** places }})
 {%- endmacro %}

@@ -59,7 +59,7 @@ months as (
 shares as (
     select
         gaps.year, gaps.partner_iso3, gaps.hs6, gaps.value_gap_omr, monthly.month_start,
-        monthly.national_value_usd / sum(monthly.national_value_usd) over (
+        cast(monthly.national_value_usd as double) / sum(monthly.national_value_usd) over (
             partition by gaps.year, gaps.partner_iso3, gaps.hs6) as share
     from gaps
     inner join monthly
@@ -70,7 +70,7 @@ shares as (
 unrecorded as (
     select
         gaps.year, gaps.partner_iso3, gaps.hs6, gaps.value_gap_omr, months.month_start,
-        1.0 / count(*) over (partition by gaps.year, gaps.partner_iso3, gaps.hs6) as share
+        cast(1 as double) / count(*) over (partition by gaps.year, gaps.partner_iso3, gaps.hs6) as share
     from gaps
     inner join months on months.year = gaps.year
     where not exists (
