@@ -1,18 +1,6 @@
 {#- Money to the baisa (three decimals), the precision of every amount at risk. -#}
 {% macro to_baisa(amount) -%}
-    {{ round_to(amount, 3) }}
-{%- endmacro %}
-
-{#-
-  `amount` rounded to `places` decimals the same way on every engine: a decimal exactly, halves away
-  from zero; a double as DuckDB does, round(amount x 10^places) / 10^places in doubles.
--#}
-{% macro round_to(amount, places) -%}
-    {{ return(adapter.dispatch('round_to')(amount, places)) }}
-{%- endmacro %}
-
-{% macro default__round_to(amount, places) -%}
-    round({{ amount }}, {{ places }})
+    round({{ amount }}, 3)
 {%- endmacro %}
 
 {#- VAT on a value gap and the duty on it: VAT is levied on the duty-paid value. -#}

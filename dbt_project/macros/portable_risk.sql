@@ -82,10 +82,3 @@
     insert {{ 'overwrite' if first_of_months else 'into' }} table {{ this }} by name {{ query }}
 {%- endmacro %}
 
-{#-
-  Spark's round(double, n) rounds the double's shortest decimal form (round(1.0005, 3) = 1.001), DuckDB
-  its binary value scaled by 10^n (1.0); rounding the scaled double to an integer agrees on both.
--#}
-{% macro spark__round_to(amount, places) -%}
-    (round(({{ amount }}) * {{ 10 ** places }}, 0) / {{ 10 ** places }})
-{%- endmacro %}

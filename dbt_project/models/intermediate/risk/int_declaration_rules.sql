@@ -109,7 +109,7 @@ select
     cast(scored.duty_at_risk_omr as decimal(18, 3)) as duty_at_risk_omr,
     cast(scored.vat_at_risk_omr as decimal(18, 3)) as vat_at_risk_omr,
     cast(scored.total_at_risk_omr as decimal(18, 3)) as total_at_risk_omr,
-    cast({{ round_to('scored.rules_score', 2) }} as decimal(5, 2)) as rules_score,
+    cast(round(scored.rules_score, 2) as decimal(5, 2)) as rules_score,
     cast(scored.signal_valuation as boolean) as signal_valuation,
     cast(scored.signal_misclassification as boolean) as signal_misclassification,
     cast(scored.signal_origin as boolean) as signal_origin,
