@@ -78,3 +78,16 @@ hs4 as (
 {% if not loop.last %}union all{% endif %}
 {%- endfor %}
 {%- endmacro %}
+
+{#-
+  One post-hook batch of int_unit_value_references (`query`) into its table. DuckDB appends: the
+  window was deleted before the model ran. `first_of_months` is the batch of a residue whose months
+  hold all the others' (engines that cannot delete overwrite those months with it).
+-#}
+{% macro unit_value_batch_insert(query, first_of_months) -%}
+    {{ return(adapter.dispatch('unit_value_batch_insert')(query, first_of_months)) }}
+{%- endmacro %}
+
+{% macro default__unit_value_batch_insert(query, first_of_months) -%}
+    insert into {{ this }} {{ query }}
+{%- endmacro %}

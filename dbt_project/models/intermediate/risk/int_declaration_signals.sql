@@ -158,7 +158,7 @@ origin_mirror_cells as (
 origin_mirror as (
     select distinct
         gcc_consigned.year, gcc_consigned.partner_iso3, gcc_consigned.hs6,
-        (cells.value_omr - cells.mirror_value_omr) / cells.value_omr as excess_share
+        cast(cells.value_omr - cells.mirror_value_omr as double) / cells.value_omr as excess_share
     from origin_mirror_cells as cells
     inner join gcc_consigned
         on gcc_consigned.year = cells.year and gcc_consigned.partner_iso3 = cells.partner_iso3
@@ -199,7 +199,7 @@ monthly_inspections as (
 overall_rate as (
     select
         months.month_index,
-        sum(monthly_inspections.hits) * 1.0 / nullif(sum(monthly_inspections.inspected), 0) as base_rate
+        cast(sum(monthly_inspections.hits) as double) / nullif(sum(monthly_inspections.inspected), 0) as base_rate
     from (select distinct month_index from items) as months
     inner join monthly_inspections
         on monthly_inspections.month_index between months.month_index - {{ r['reference_months'] }}
@@ -311,8 +311,8 @@ money as (
         -- the duty the GCC preference relieved: all of it (origin), or the cell's excess share (mirror)
         case
             when not has_gcc_preference or procedure_duty_exempt then 0
-            when signal_origin then round(customs_value_omr * mfn_duty_rate, 3)
-            when signal_origin_mirror then round(customs_value_omr * mfn_duty_rate * origin_mirror_excess_share, 3)
+            when signal_origin then {{ to_baisa('customs_value_omr * mfn_duty_rate') }}
+            when signal_origin_mirror then {{ to_baisa('customs_value_omr * mfn_duty_rate * origin_mirror_excess_share') }}
             else 0 end as origin_duty_omr,
         {{ tax_shortfall('duty_omr', 'assessed_duty_omr') }} as assessment_duty_omr,
         {{ tax_shortfall('vat_omr', 'assessed_vat_omr') }} as assessment_vat_omr

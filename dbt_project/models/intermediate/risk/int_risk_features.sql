@@ -46,7 +46,7 @@ items as (
         declared.unit_value_omr_kg,
         declared.supplementary_qty,
         case when declared.customs_value_omr > 0
-            then declared.duty_omr / declared.customs_value_omr end as declared_duty_share,
+            then cast(declared.duty_omr as double) / declared.customs_value_omr end as declared_duty_share,
         signals.valuation_ratio,
         signals.duty_rate,
         signals.reference_items,
@@ -76,7 +76,7 @@ monthly as (
 base as (
     select
         month_index,
-        coalesce(sum(irregular) over earlier * 1.0 / nullif(sum(inspected) over earlier, 0), 0) as base_rate,
+        coalesce(cast(sum(irregular) over earlier as double) / nullif(sum(inspected) over earlier, 0), 0) as base_rate,
         coalesce(sum(inspected) over earlier, 0) as prior_inspections
     from monthly
     window earlier as (order by month_index rows between unbounded preceding and 1 preceding)

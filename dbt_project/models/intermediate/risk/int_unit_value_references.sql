@@ -10,17 +10,20 @@
   population whatever the number of months (the single-statement list window held each value 12
   times: out of memory at 10M items under 2 GB; twelve batches of all three levels: at 50M). The first
   batch is the model's own query, the others are inserted by post-hooks; unit tests set
-  `unit_value_batches: false` to get every batch from the query itself.
+  `unit_value_batches: false` to get every batch from the query itself. HS6 comes first in each
+  residue: its months hold every month the other levels have (Spark overwrites them; see
+  unit_value_batch_insert).
 -#}
 {% set months = var('risk')['reference_months'] %}
-{% set levels = ['hs6_origin', 'hs6', 'hs4'] %}
+{% set levels = ['hs6', 'hs6_origin', 'hs4'] %}
 {% set batched = var('unit_value_batches', true) %}
 {% set batches = [] %}
 {% if batched %}
     {% for residue in range(months) %}
         {% for level in levels if residue > 0 or level != levels[0] %}
             {% do batches.append(
-                'insert into {{ this }} {{ unit_value_references([' ~ residue ~ "], ['" ~ level ~ "']) }}"
+                '{{ unit_value_batch_insert(unit_value_references([' ~ residue ~ "], ['" ~ level ~ "']), "
+                ~ 'first_of_months=' ~ (level == levels[0]) ~ ') }}'
             ) %}
         {% endfor %}
     {% endfor %}

@@ -11,7 +11,12 @@
 with
 
 risk as (
-    select * exclude (origin_iso3), coalesce(origin_iso3, 'XXX') as origin_iso3
+    select
+        period_month, hs6, coalesce(origin_iso3, 'XXX') as origin_iso3, undervaluation_omr,
+        valuation_duty_at_risk_omr, valuation_vat_at_risk_omr,
+        misclassification_duty_at_risk_omr, misclassification_vat_at_risk_omr,
+        origin_duty_at_risk_omr, origin_vat_at_risk_omr, assessment_duty_omr, assessment_vat_omr,
+        signal_valuation, signal_misclassification, signal_origin, signal_origin_mirror, signal_assessment
     from {{ ref('declaration_risk') }}
     where flow = 'M'
 ),
@@ -54,7 +59,7 @@ months as (
 shares as (
     select
         gaps.year, gaps.partner_iso3, gaps.hs6, gaps.value_gap_omr, monthly.month_start,
-        monthly.national_value_usd / sum(monthly.national_value_usd) over (
+        cast(monthly.national_value_usd as double) / sum(monthly.national_value_usd) over (
             partition by gaps.year, gaps.partner_iso3, gaps.hs6) as share
     from gaps
     inner join monthly
@@ -65,7 +70,7 @@ shares as (
 unrecorded as (
     select
         gaps.year, gaps.partner_iso3, gaps.hs6, gaps.value_gap_omr, months.month_start,
-        1.0 / count(*) over (partition by gaps.year, gaps.partner_iso3, gaps.hs6) as share
+        cast(1 as double) / count(*) over (partition by gaps.year, gaps.partner_iso3, gaps.hs6) as share
     from gaps
     inner join months on months.year = gaps.year
     where not exists (

@@ -67,8 +67,8 @@ ranked as (
         sum(is_irregular * total_at_risk_omr) over cell as irregular_money,
         -- the rank among the cell's items from the lowest score, ties averaged (for the AUC)
         rank() over (partition by model_version, scope, period_month, item_group, selection order by score)
-            + (count(*) over (partition by model_version, scope, period_month, item_group, selection, score) - 1)
-            / 2.0 as score_rank
+            + cast(count(*) over (partition by model_version, scope, period_month, item_group, selection, score) - 1
+                as double) / 2 as score_rank
     from grouped
     window cell as (partition by model_version, scope, period_month, item_group, selection)
 ),
@@ -121,17 +121,17 @@ measured as (
 with_random as (
     select
         model_version, scope, period_month, item_group, selection, inspection_rate, items, irregular,
-        items_selected, irregular_selected * 1.0 / items_selected as precision_share,
-        irregular_selected * 1.0 / nullif(irregular, 0) as recall_share,
-        revenue_caught_omr, revenue_caught_omr / nullif(irregular_money, 0) as revenue_share, auc
+        items_selected, cast(irregular_selected as double) / items_selected as precision_share,
+        cast(irregular_selected as double) / nullif(irregular, 0) as recall_share,
+        revenue_caught_omr, cast(revenue_caught_omr as double) / nullif(irregular_money, 0) as revenue_share, auc
     from measured
     union all
     select
         model_version, scope, period_month, item_group, 'random' as selection, inspection_rate, items, irregular,
-        items_selected, irregular * 1.0 / items as precision_share,
-        case when irregular > 0 then items_selected * 1.0 / items end as recall_share,
-        irregular_money * items_selected / items as revenue_caught_omr,
-        case when irregular_money > 0 then items_selected * 1.0 / items end as revenue_share,
+        items_selected, cast(irregular as double) / items as precision_share,
+        case when irregular > 0 then cast(items_selected as double) / items end as recall_share,
+        cast(irregular_money * items_selected as double) / items as revenue_caught_omr,
+        case when irregular_money > 0 then cast(items_selected as double) / items end as revenue_share,
         0.5 as auc
     from measured
     where selection = 'model'

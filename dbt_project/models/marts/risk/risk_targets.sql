@@ -80,13 +80,13 @@ targets as (
 ),
 
 base_rate as (
-    select sum(is_hit) * 1.0 / nullif(sum(is_inspected), 0) as rate from declarations
+    select cast(sum(is_hit) as double) / nullif(sum(is_inspected), 0) as rate from declarations
 ),
 
 smoothed as (
     select
         targets.*,
-        case when inspections > 0 then hits * 1.0 / inspections end as hit_rate,
+        case when inspections > 0 then cast(hits as double) / inspections end as hit_rate,
         {{ shrunk_rate('hits', 'inspections', 'coalesce(base_rate.rate, 0)') }} as smoothed_hit_rate
     from targets
     cross join base_rate
