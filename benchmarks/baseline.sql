@@ -22,7 +22,8 @@ csv as (
             'supplementary_unit': 'VARCHAR', 'invoice_amount': 'DECIMAL(20,2)', 'invoice_currency': 'VARCHAR',
             'incoterm': 'VARCHAR', 'customs_value_omr': 'DECIMAL(18,3)', 'duty_omr': 'DECIMAL(18,3)',
             'vat_omr': 'DECIMAL(18,3)', 'preference_code': 'VARCHAR', 'risk_channel': 'VARCHAR',
-            'inspection_outcome': 'VARCHAR'})
+            'inspection_outcome': 'VARCHAR', 'finding_type': 'VARCHAR', 'trader_address_hash': 'VARCHAR',
+            'trader_phone_hash': 'VARCHAR'})
 ),
 
 raw as (

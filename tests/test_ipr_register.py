@@ -23,7 +23,7 @@ pytestmark = pytest.mark.fast
 
 SECRET = "ipr-test-key"
 IPR_COLUMNS = [c.name for c in contracts.IPR_RECORDATIONS.columns]
-ITEM_COLUMNS = [*GOOD, "finding_type", "trader_address_hash", "trader_phone_hash"]
+ITEM_COLUMNS = list(GOOD)  # every declaration column, the optional finding and contact hashes included
 ADDRESS_HASH = "9f2c4a1e0b7d5f3a"  # as the clearance system delivers it: already a hash of the address
 PHONE_HASH = "47aa01c3de98b2f0"
 RECORDATION = {

@@ -52,6 +52,9 @@ GOOD = {
     "preference_code": "",
     "risk_channel": "green",
     "inspection_outcome": "",
+    "finding_type": "",
+    "trader_address_hash": "",
+    "trader_phone_hash": "",
 }
 
 
