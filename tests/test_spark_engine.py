@@ -73,7 +73,8 @@ def _close(a, b, money: bool) -> bool:
             return a is b
         if math.isnan(a) or math.isnan(b):
             return math.isnan(a) and math.isnan(b)
-        return abs(a - b) <= (MONEY if money else RELATIVE * max(1.0, abs(a)))
+        # money to the baisa: a value exactly half a baisa rounds down on one engine and up on the other
+        return abs(a - b) <= (MONEY * (1 + RELATIVE) if money else RELATIVE * max(1.0, abs(a)))
     return a == b
 
 
