@@ -1,7 +1,7 @@
 """Apache Spark as the engine of the transformations (`dbt --target spark`, dbt-spark).
 
 The loader (input contracts, quarantine, keys) writes the raw layer, and the Python assets write the
-learned model's scores and the party graph's communities; every table dbt reads as a source is handed
+learned model's scores and the party graph's communities; every table dbt reads that no model builds is handed
 to Spark as Parquet under the exchange folder (`<exchange>/<schema>/<table>/`), where the Spark target
 registers it in its metastore before each run (`macros/spark_sources.sql`). The models, their tests and
 contracts are the same SQL on both engines.
@@ -13,14 +13,20 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.quality.results import RULE_RESULTS_TABLE, VALIDATION_RUNS_TABLE
+
 EXCHANGE_ENV = "CUSTOMS_SPARK_EXCHANGE"
 WAREHOUSE_ENV = "CUSTOMS_SPARK_WAREHOUSE"
 
 
-def dbt_sources(manifest_path: Path) -> list[tuple[str, str]]:
-    """(schema, table) of every dbt source, from the parsed manifest."""
+def handed_over(manifest_path: Path) -> list[tuple[str, str]]:
+    """(schema, table) of every table the models read that is not a model: the dbt sources (from the
+    parsed manifest) and the quality history, which the quality assets write after the view over it
+    is built (models/marts/data_quality_results.sql)."""
     manifest = json.loads(Path(manifest_path).read_text())
-    return sorted({(s["schema"], s["name"]) for s in manifest["sources"].values()})
+    sources = {(s["schema"], s["name"]) for s in manifest["sources"].values()}
+    history = {tuple(name.split(".")) for name in (RULE_RESULTS_TABLE, VALIDATION_RUNS_TABLE)}
+    return sorted(sources | history)
 
 
 def export_sources(con: duckdb.DuckDBPyConnection, exchange: Path, sources: list[tuple[str, str]]) -> list[str]:
