@@ -52,12 +52,7 @@
                 inner join (
                     select {{ keys | join(', ') }}, target_month, count(*) as n,
                            array_sort(collect_list(value)) as sorted_values
-                    from (
-                        select {{ keys | join(', ') }}, value,
-                               month_index + 1 + ((({{ r }} - month_index - 1) % {{ months }}) + {{ months }}) % {{ months }}
-                                   as target_month
-                        from {{ population }}
-                    ) as assigned
+                    from ({{ residue_assignment(population, keys, months, r) }}) as assigned
                     group by {{ keys | join(', ') }}, target_month
                 ) as quantiles
                     on {% for k in keys %}quantiles.{{ k }} = targets.{{ k }} and {% endfor %}quantiles.target_month = targets.month_index

@@ -42,17 +42,19 @@
     inner join (
         select {{ keys | join(', ') }}, target_month, count(*) as n,
                quantile_cont(value, [0.10, 0.25, 0.50, 0.75, 0.90]) as q
-        from (
-            -- the one target month of residue {{ r }} whose trailing window holds this value
-            select {{ keys | join(', ') }}, value,
-                   month_index + 1 + ((({{ r }} - month_index - 1) % {{ months }}) + {{ months }}) % {{ months }}
-                       as target_month
-            from {{ population }}
-        ) as assigned
+        from ({{ residue_assignment(population, keys, months, r) }}) as assigned
         group by {{ keys | join(', ') }}, target_month
     ) as quantiles
         on {% for k in keys %}quantiles.{{ k }} = targets.{{ k }} and {% endfor %}quantiles.target_month = targets.month_index
     where targets.month_index % {{ months }} = {{ r }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+{%- endmacro %}
+
+{#- Each value of the population with the one target month of residue `r` whose trailing window holds
+    it: the tiling both engines' trailing_quantiles aggregate over. -#}
+{% macro residue_assignment(population, keys, months, r) -%}
+    select {{ keys | join(', ') }}, value,
+           month_index + 1 + ((({{ r }} - month_index - 1) % {{ months }}) + {{ months }}) % {{ months }} as target_month
+    from {{ population }}
 {%- endmacro %}
