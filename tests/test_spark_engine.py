@@ -81,10 +81,15 @@ def _close(a, b, money: bool) -> bool:
     return a == b
 
 
+def _in_order(rows) -> list[tuple]:
+    """Rows in DuckDB's value types, in one order on both sides: floats are sorted on their first seven
+    digits."""
+    values = [tuple(_value(v) for v in r) for r in rows]
+    return sorted(values, key=lambda r: tuple(f"{v:.6e}" if isinstance(v, float) else repr(v) for v in r))
+
+
 def _rows(con, sql: str) -> list[tuple]:
-    """The rows in one order on both sides: floats are sorted on their first seven digits."""
-    rows = [tuple(_value(v) for v in r) for r in con.execute(sql).fetchall()]
-    return sorted(rows, key=lambda r: tuple(f"{v:.6e}" if isinstance(v, float) else repr(v) for v in r))
+    return _in_order(con.execute(sql).fetchall())
 
 
 def _spark_views(manifest: dict, warehouse: Path) -> dict[tuple[str, str], list[tuple]]:
@@ -110,11 +115,7 @@ def _spark_views(manifest: dict, warehouse: Path) -> dict[tuple[str, str], list[
     try:
         rows = {}
         for schema, table in names:
-            frame = spark.table(f"{schema}.{table}")
-            found = [tuple(_value(v) for v in r) for r in frame.collect()]
-            rows[(schema, table)] = sorted(
-                found, key=lambda r: tuple(f"{v:.6e}" if isinstance(v, float) else repr(v) for v in r)
-            )
+            rows[(schema, table)] = _in_order(spark.table(f"{schema}.{table}").collect())
         return rows
     finally:
         spark.stop()
