@@ -6,7 +6,9 @@ assets in the run do not materialize; failing `warning` expectations fail it wit
 A check opens the warehouse read-only, so a reader holding the file never fails it: every rule's
 outcome, passed or not, goes to a result file of the run (`orchestration/quality/results.py`), which
 `quality/rule_results` records in the history once every check of the run has finished. A failing
-check also rebuilds the GX Data Docs so that a stopped run can be read there.
+check also rebuilds the GX Data Docs so that a stopped run can be read there. With the Spark engine, a
+suite on a table Spark built is validated on Spark (GX's Spark execution engine); the loader's tables
+and the views over the quality history stay in DuckDB and are validated there.
 """
 
 from pathlib import Path
@@ -21,6 +23,7 @@ from dagster import (
 )
 
 from orchestration import settings
+from orchestration.engines import spark
 from orchestration.quality.parameters import as_of_date, suite_parameters
 from orchestration.quality.results import SuiteResult, write_suite_result
 from orchestration.quality.suites import suite_names, suite_spec
@@ -78,21 +81,23 @@ def gx_suite_check(name: str):
         pool=WAREHOUSE_POOL,
     )
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-        from orchestration.quality.gx_runner import build_data_docs, load_suite, validate_table  # slow import
+        from orchestration.quality import gx_runner  # slow import
 
         run_id = context.run.run_id
-        # the restricted schema is a file of its own (orchestration.ingest.restricted)
-        restricted = schema == "restricted"
-        db, in_schema = (warehouse.restricted_path, "main") if restricted else (Path(warehouse.path), schema)
-        result = validate_table(
-            db,
-            in_schema,
-            table,
-            load_suite(name),
-            gx_root=gx_project_dir(),
-            run_name=run_id,
-            parameters=suite_parameters(as_of_date(context.run.tags)),
-        )
+        options = {
+            "gx_root": gx_project_dir(),
+            "run_name": run_id,
+            "parameters": suite_parameters(as_of_date(context.run.tags)),
+        }
+        tables_on_spark = spark.recorded_columns(Path(warehouse.spark_warehouse)) if warehouse.engine == "spark" else {}
+        if (schema, table) in tables_on_spark:
+            session = spark.quality_session(Path(warehouse.spark_warehouse), Path(warehouse.spark_exchange))
+            result = gx_runner.validate_spark_table(session, schema, table, gx_runner.load_suite(name), **options)
+        else:
+            # the restricted schema is a file of its own (orchestration.ingest.restricted)
+            restricted = schema == "restricted"
+            db, in_schema = (warehouse.restricted_path, "main") if restricted else (Path(warehouse.path), schema)
+            result = gx_runner.validate_table(db, in_schema, table, gx_runner.load_suite(name), **options)
         write_suite_result(results_dir(), run_id, result)
         failures = result.blocking_failures + result.warning_failures
         for r in failures:
@@ -100,7 +105,7 @@ def gx_suite_check(name: str):
                 f"{result.table_name}: rule {r.rule} ({r.severity}, {r.dimension}) failed: "
                 f"{r.unexpected_count} unexpected of {r.checked_count} {r.observed or ''}"
             )
-        return check_result(result, build_data_docs(gx_project_dir()) if failures else None)
+        return check_result(result, gx_runner.build_data_docs(gx_project_dir()) if failures else None)
 
     return _check
 

@@ -1,9 +1,12 @@
-"""Dagster resources: the DuckDB warehouse file and the landing area.
+"""Dagster resources: the warehouse (its DuckDB file and the engine that builds the models) and the
+landing area.
 
 DuckDB allows one writing process per file, and a reader in another process conflicts with it too.
 Every step that opens the warehouse therefore runs in the `WAREHOUSE_POOL` concurrency pool (limit 1,
 see `dagster.yaml`), so a run launched from the UI waits for the nightly run instead of failing on
-the lock; BI tools read a published copy, never this file.
+the lock; BI tools read a published copy, never this file. With `engine = spark` the models are built by
+Spark (dbt-spark) and the DuckDB file keeps what the loader and the Python assets write, and views
+over Spark's tables (orchestration/engines/spark.py): the assets, checks and jobs are the same.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from pydantic import Field
 from orchestration import settings
 
 WAREHOUSE_POOL = "duckdb_warehouse"
+# dbt_project/profiles.yml reads these vars first (then the environment), so each dbt invocation names
+# the warehouse this run is configured with and the process environment is left alone
+PATH_VAR, MEMORY_VAR = "customs_duckdb_path", "customs_duckdb_memory_limit"
+SPARK_WAREHOUSE_VAR, SPARK_EXCHANGE_VAR = "customs_spark_warehouse", "customs_spark_exchange"
+DBT_TARGETS = {"duckdb": "local", "spark": "spark"}  # the outputs of profiles.yml
 
 
 class WarehouseResource(ConfigurableResource):
@@ -37,6 +45,32 @@ class WarehouseResource(ConfigurableResource):
         description="The restricted store (clear party identifiers, quarantined rows as delivered): a separate "
         "owner-only DuckDB file; defaults to $CUSTOMS_RESTRICTED_PATH, else restricted/ beside the warehouse.",
     )
+
+    engine: str = Field(
+        default_factory=settings.engine,
+        description=f"What builds the models: duckdb or spark; defaults to ${settings.ENGINE_ENV} (duckdb).",
+    )
+    spark_warehouse: str = Field(
+        default_factory=lambda: str(settings.spark_warehouse_dir()),
+        description=f"The Spark engine's tables and metastore; defaults to ${settings.SPARK_WAREHOUSE_ENV}.",
+    )
+    spark_exchange: str = Field(
+        default_factory=lambda: str(settings.spark_exchange_dir()),
+        description=f"Where the Spark engine's sources are handed over; defaults to ${settings.SPARK_EXCHANGE_ENV}.",
+    )
+
+    @property
+    def dbt_target(self) -> str:
+        if self.engine not in DBT_TARGETS:
+            raise ValueError(f"engine {self.engine!r}: expected one of {', '.join(DBT_TARGETS)}")
+        return DBT_TARGETS[self.engine]
+
+    def dbt_vars(self) -> dict[str, str]:
+        """The vars naming this warehouse to dbt (profiles.yml)."""
+        names = {PATH_VAR: self.path, MEMORY_VAR: self.memory_limit}
+        if self.engine == "spark":
+            names |= {SPARK_WAREHOUSE_VAR: self.spark_warehouse, SPARK_EXCHANGE_VAR: self.spark_exchange}
+        return names
 
     @property
     def restricted_path(self) -> Path:

@@ -32,11 +32,20 @@ def rule(path: str) -> Any:
 
 
 _REFERENCE = re.compile(r"\$rule\(([a-z0-9_.]+)\)")
+_LIST_REFERENCE = re.compile(r"\$rule_list\(([a-z0-9_.]+)\)")
+
+
+def _sql_list(values: list) -> str:
+    """A list rule as SQL's `(v1, v2)`, which `x IN ...` reads on every engine (DuckDB's `['a']` is not Spark's)."""
+    quoted = ("'" + v.replace("'", "''") + "'" if isinstance(v, str) else str(v) for v in values)
+    return "(" + ", ".join(quoted) + ")"
 
 
 def render(text: str) -> str:
-    """`text` (a GX suite, a baseline's SQL) with every `$rule(dotted.path)` replaced by the rule's value,
-    so that files which cannot read dbt vars still state no rule of their own."""
+    """`text` (a GX suite, a baseline's SQL) with every `$rule(dotted.path)` replaced by the rule's value
+    (and `$rule_list(dotted.path)` by a list rule's values as SQL's `(v1, v2)`), so that files which
+    cannot read dbt vars still state no rule of their own."""
+    text = _LIST_REFERENCE.sub(lambda m: _sql_list(rule(m.group(1))), text)
     return _REFERENCE.sub(lambda m: str(rule(m.group(1))), text)
 
 

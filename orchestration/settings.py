@@ -19,6 +19,10 @@ DUCKDB_PATH_ENV = "CUSTOMS_DUCKDB_PATH"
 LANDING_DIR_ENV = "CUSTOMS_LANDING_DIR"
 MEMORY_LIMIT_ENV = "CUSTOMS_DUCKDB_MEMORY_LIMIT"  # read by dbt_project/profiles.yml too
 TIMEZONE = "Asia/Muscat"
+ENGINE_ENV = "CUSTOMS_ENGINE"
+ENGINES = ("duckdb", "spark")
+SPARK_WAREHOUSE_ENV = "CUSTOMS_SPARK_WAREHOUSE"  # read by dbt_project/profiles.yml too
+SPARK_EXCHANGE_ENV = "CUSTOMS_SPARK_EXCHANGE"
 
 
 def var_dir() -> Path:
@@ -27,6 +31,26 @@ def var_dir() -> Path:
 
 def duckdb_path() -> Path:
     return Path(os.environ.get(DUCKDB_PATH_ENV, var_dir() / "warehouse.duckdb"))
+
+
+def engine() -> str:
+    """Where the models are built: `duckdb` (the default, embedded) or `spark` (dbt-spark; see
+    docs/scale-out.md). Anything else is refused rather than read as the default."""
+    value = os.environ.get(ENGINE_ENV, "duckdb").strip().lower() or "duckdb"
+    if value not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV}={value!r}: expected one of {', '.join(ENGINES)}")
+    return value
+
+
+def spark_warehouse_dir() -> Path:
+    """The Spark engine's tables (Parquet) and, beside them, its embedded Hive metastore."""
+    return Path(os.environ.get(SPARK_WAREHOUSE_ENV, var_dir() / "spark" / "warehouse"))
+
+
+def spark_exchange_dir() -> Path:
+    """What the Spark engine reads but no model builds (the loaded raw tables, the Python assets'
+    tables), handed over as Parquet (orchestration/engines/spark.py)."""
+    return Path(os.environ.get(SPARK_EXCHANGE_ENV, var_dir() / "spark" / "exchange"))
 
 
 def duckdb_memory_limit() -> str:

@@ -9,13 +9,15 @@ import subprocess
 import sys
 from datetime import date
 
+import pytest
 from dagster._core.execution.api import create_execution_plan
 
-from orchestration.assets.dbt import MEMORY_VAR, PATH_VAR, dbt_build_args
+from orchestration.assets.dbt import dbt_build_args
 from orchestration.assets.quality import UPSTREAM, last_checked
 from orchestration.checks import gx_checks
 from orchestration.definitions import defs
 from orchestration.quality.parameters import AS_OF_TAG, as_of_date
+from orchestration.resources import MEMORY_VAR, PATH_VAR, SPARK_EXCHANGE_VAR, SPARK_WAREHOUSE_VAR, WarehouseResource
 from orchestration.settings import REPO_ROOT
 
 # Imports the libraries first (dagster's vendored croniter runs `file`, numpy sets and unsets an
@@ -50,20 +52,36 @@ def test_importing_the_code_location_runs_nothing_and_leaves_the_environment_alo
 
 
 def test_dbt_build_args_name_the_warehouse_and_the_refresh_window_as_vars():
-    args = dbt_build_args("2022-03-01", False, "/data/w.duckdb", "3GB")
-    assert args[:2] == ["build", "--vars"] and len(args) == 3
-    assert json.loads(args[2]) == {"refresh_from": "2022-03-01", PATH_VAR: "/data/w.duckdb", MEMORY_VAR: "3GB"}
+    warehouse = WarehouseResource(path="/data/w.duckdb", memory_limit="3GB", engine="duckdb")
+    args = dbt_build_args("2022-03-01", False, warehouse.dbt_vars(), warehouse.dbt_target)
+    assert args[:4] == ["build", "--target", "local", "--vars"] and len(args) == 5
+    assert json.loads(args[4]) == {"refresh_from": "2022-03-01", PATH_VAR: "/data/w.duckdb", MEMORY_VAR: "3GB"}
+
+
+def test_the_spark_engine_builds_the_spark_target_with_its_folders_as_vars():
+    warehouse = WarehouseResource(
+        path="w.duckdb", memory_limit="2GB", engine="spark", spark_warehouse="/s/wh", spark_exchange="/s/ex"
+    )
+    args = dbt_build_args(None, False, warehouse.dbt_vars(), warehouse.dbt_target)
+    assert args[1:3] == ["--target", "spark"]
+    assert json.loads(args[4])[SPARK_WAREHOUSE_VAR] == "/s/wh" and json.loads(args[4])[SPARK_EXCHANGE_VAR] == "/s/ex"
+
+
+def test_an_unknown_engine_is_refused_not_read_as_the_default(monkeypatch):
+    monkeypatch.setenv("CUSTOMS_ENGINE", "snowflake")
+    with pytest.raises(ValueError, match="CUSTOMS_ENGINE='snowflake': expected one of duckdb, spark"):
+        WarehouseResource()
 
 
 def test_dbt_build_args_full_refresh_and_nothing_to_rebuild():
-    args = dbt_build_args(None, True, "w.duckdb", "2GB")
-    assert args[-1] == "--full-refresh" and json.loads(args[2])["refresh_from"] is None
+    args = dbt_build_args(None, True, {}, "local")
+    assert args[-1] == "--full-refresh" and json.loads(args[4])["refresh_from"] is None
 
 
 def test_dbt_build_args_leave_the_selection_to_the_step():
     """dagster-dbt selects the step's models; a --select here would override a subset run."""
     for full in (False, True):
-        assert not {"--select", "-s", "--exclude", "--selector"} & set(dbt_build_args("2022-01-01", full, "w", "1GB"))
+        assert not {"--select", "-s", "--exclude", "--selector"} & set(dbt_build_args("2022-01-01", full, {}, "spark"))
 
 
 def test_the_run_tag_sets_the_as_of_date_before_the_environment(monkeypatch):

@@ -82,6 +82,7 @@ def test_the_irregular_outcomes_are_listed_once():
 
 def test_rule_references_render_from_the_vars():
     assert render("x = $rule(omr_per_usd) and c = $rule(mirror.home_comtrade_code)") == "x = 0.3845 and c = 512"
+    assert render("c IN $rule_list(mirror.never_flag_commodities)") == "c IN ('9999')"
     assert rule("mirror.home_comtrade_code") == 512
     with pytest.raises(KeyError):
         render("$rule(mirror.no_such_rule)")

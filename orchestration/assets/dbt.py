@@ -33,6 +33,7 @@ from pydantic import Field
 
 from orchestration import settings
 from orchestration.assets.table_metadata import column_descriptions, existing_tables, table_metadata
+from orchestration.engines import spark
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the environment's dbt, activated or not
@@ -40,8 +41,6 @@ DBT_INVOCATIONS_KEPT = 4  # two nightly runs' worth, to read their logs and run 
 # dagster-dbt's folder per invocation: `<op>-<run id[:7]>-<uuid[:7]>`, or `<uuid[:7]>` outside a run
 _INVOCATION_DIR = re.compile(r"(\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
 PROJECT_FILES = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
-# profiles.yml reads these vars first (then the environment), so each invocation names its warehouse
-PATH_VAR, MEMORY_VAR = "customs_duckdb_path", "customs_duckdb_memory_limit"
 
 
 @cache
@@ -137,12 +136,20 @@ def refresh_window(warehouse: WarehouseResource) -> tuple[str | None, str | None
     return (day.isoformat() if day else None), (until.isoformat() if until else None)
 
 
-def dbt_build_args(refresh_from: str | None, full_refresh: bool, warehouse_path: str, memory_limit: str) -> list[str]:
-    """The `dbt build` arguments of one step. The warehouse file and memory limit go in as vars that
-    profiles.yml reads, so the invocation builds the file this run is configured with and the process
-    environment is left alone. No selection: dagster-dbt adds the step's selected models itself."""
-    dbt_vars = {"refresh_from": refresh_from, PATH_VAR: warehouse_path, MEMORY_VAR: memory_limit}
-    return ["build", "--vars", json.dumps(dbt_vars, sort_keys=True), *(["--full-refresh"] if full_refresh else [])]
+def dbt_build_args(refresh_from: str | None, full_refresh: bool, warehouse_vars: dict, target: str) -> list[str]:
+    """The `dbt build` arguments of one step: the engine's target, and the warehouse as vars that
+    profiles.yml reads (`WarehouseResource.dbt_vars`), so the invocation builds what this run is
+    configured with and the process environment is left alone. No selection: dagster-dbt adds the
+    step's selected models itself."""
+    dbt_vars = {"refresh_from": refresh_from, **warehouse_vars}
+    return [
+        "build",
+        "--target",
+        target,
+        "--vars",
+        json.dumps(dbt_vars, sort_keys=True),
+        *(["--full-refresh"] if full_refresh else []),
+    ]
 
 
 def run_dbt_build(
@@ -158,7 +165,10 @@ def run_dbt_build(
     refresh_from, _ = refresh_window(warehouse)
     starts = [d for d in (refresh_from, also_from) if d]
     refresh_from = min(starts) if starts else None
-    args = dbt_build_args(refresh_from, config.full_refresh, warehouse.path, warehouse.memory_limit)
+    warehouse_vars = warehouse.dbt_vars()
+    if warehouse.engine == "spark":
+        warehouse_vars["spark_sources"] = _hand_over(context, dbt, warehouse)
+    args = dbt_build_args(refresh_from, config.full_refresh, warehouse_vars, warehouse.dbt_target)
     context.log.info(
         f"incremental models rebuild from {refresh_from or 'nothing (no change since the last build)'}"
         + (" (full refresh)" if config.full_refresh else "")
@@ -174,7 +184,27 @@ def run_dbt_build(
         else:
             yield event
     prune_invocation_folders(invocation.target_path.parent, DBT_INVOCATIONS_KEPT, in_use=invocation.target_path)
+    if warehouse.engine == "spark":
+        with warehouse.connect() as con:
+            linked = spark.link_tables(con, Path(warehouse.spark_warehouse))
+        context.log.info(f"{len(linked)} tables Spark built are views in {warehouse.path}")
     yield from enrich_outputs(context, warehouse, outputs)
+
+
+def _hand_over(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> list[str]:
+    """Before a dbt step on Spark: the DuckDB file gets what the models' hooks create there for the
+    Python assets (the scores' and communities' tables) and the views, which read the quality history
+    live (`dbt run` of the views on the DuckDB target, seconds); then every source goes to Spark."""
+    spark.require_spark()
+    duckdb_vars = json.dumps({**warehouse.dbt_vars(), "refresh_from": None}, sort_keys=True)
+    views = ["run", "--select", "config.materialized:view", "--target", "local", "--vars", duckdb_vars]
+    dbt.cli(views, manifest=manifest(), raise_on_error=True).wait()
+    with warehouse.connect(read_only=True) as con:
+        written = spark.export_sources(
+            con, Path(warehouse.spark_exchange), spark.handed_over(Path(dbt_project().manifest_path))
+        )
+    context.log.info(f"handed {len(written)} tables over to Spark under {warehouse.spark_exchange}")
+    return written
 
 
 def prune_invocation_folders(target: Path, keep: int, in_use: Path) -> list[Path]:

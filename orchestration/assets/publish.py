@@ -1,20 +1,21 @@
 """The published copy BI tools read: never the live warehouse file.
 
-After a refresh whose blocking checks passed, every table and view of the `marts` schema is copied
-into a new, read-only version folder `versions/<sequence>-<run>/`, as a DuckDB file
-(`customs_marts.duckdb`) and as Parquet files. Then two atomic renames make it current: the `current`
-link (for tools that open one file, which is then one version) and the pointer `current.json` (for
-readers of several files: resolve it once with `current_version_dir`, read everything under that
-folder, and all of it is one version even if a publication lands meanwhile). A failed refresh never
-reaches this step, so the last good copy stays. Only the marts are published: raw, staging and the
-restricted mapping of pseudonyms never leave the warehouse. A declaration is published by its keyed
-reference (`declaration_ref`), never by `declaration_id`: whoever holds a clearance extract (which
-names the trader of each declaration) could otherwise join it to the marts and undo every trader key.
-An officer who must act on a published item resolves its reference with `cli reidentify`.
+After a refresh whose blocking checks passed, every table and view of the `marts` schema is copied into
+a new, read-only version folder `versions/<sequence>-<run>/`, as a DuckDB file (`customs_marts.duckdb`)
+and as Parquet files. Then two atomic renames make it current: the `current` link (for tools that open
+one file, which is then one version) and the pointer `current.json` (for readers of several files:
+resolve it once with `current_version_dir`, read everything under that folder, and all of it is one
+version even if a publication lands meanwhile). A failed refresh never reaches this step, so the last
+good copy stays. With the Spark engine the version's Parquet files are also registered as the
+metastore's `published` tables, for BI tools on the Thrift server. Only the marts are published: raw,
+staging and the restricted mapping of pseudonyms never leave the warehouse. A declaration is published
+by its keyed reference (`declaration_ref`), never by `declaration_id`: whoever holds a clearance extract
+(which names the trader of each declaration) could otherwise join it to the marts and undo every trader
+key. An officer who must act on a published item resolves its reference with `cli reidentify`.
 
-Versions are ordered by a publication sequence in their names, not by the wall clock, so a clock
-stepped back cannot make retention delete the new version; the last three are kept (never the
-current one), so a reader that resolved one a moment ago can finish.
+Versions are ordered by a publication sequence in their names, not by the wall clock, so a clock stepped
+back cannot make retention delete the new version; the last three are kept (never the current one), so a
+reader that resolved one a moment ago can finish.
 """
 
 import hashlib
@@ -27,8 +28,10 @@ from pathlib import Path
 
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster_dbt import DbtCliResource
 
 from orchestration import settings
+from orchestration.assets.dbt import manifest as dbt_manifest
 from orchestration.assets.dbt import model_keys
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
@@ -169,12 +172,25 @@ def publish_marts(warehouse: Path, target: Path, run_id: str, keep: int = KEEP_V
     pool=WAREHOUSE_POOL,
     description="Read-only copy of the marts for BI (DuckDB file, Parquet), switched atomically after a good refresh.",
 )
-def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def published_marts(
+    context: AssetExecutionContext, warehouse: WarehouseResource, dbt: DbtCliResource
+) -> MaterializeResult:
     target = published_dir()
     manifest = publish_marts(Path(warehouse.path), target, context.run.run_id)
     context.log.info(
         f"published {len(manifest['tables'])} marts as version {manifest['version']} -> {target / 'current'}"
     )
+    spark = {}
+    if warehouse.engine == "spark":
+        folder = target / "versions" / manifest["version"]
+        register = {"folder": str(folder), "tables": sorted(manifest["tables"])}
+        dbt.cli(
+            ["run-operation", "register_published", "--args", json.dumps(register), "--target", warehouse.dbt_target]
+            + ["--vars", json.dumps(warehouse.dbt_vars(), sort_keys=True)],
+            manifest=dbt_manifest(),
+            raise_on_error=True,
+        ).wait()
+        spark = {"metastore_tables": MetadataValue.json([f"published.{t}" for t in register["tables"]])}
     return MaterializeResult(
         metadata={
             "version": manifest["version"],
@@ -183,5 +199,6 @@ def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource
             "parquet_folder": MetadataValue.path(str(target / "versions" / manifest["version"] / "parquet")),
             "pointer": MetadataValue.path(str(target / POINTER)),
             "tables": MetadataValue.json(manifest["tables"]),
+            **spark,
         }
     )

@@ -1,22 +1,59 @@
-"""Apache Spark as the engine of the transformations (`dbt --target spark`, dbt-spark).
+"""Apache Spark as the engine of the transformations (`CUSTOMS_ENGINE=spark`, dbt-spark).
 
-The loader (input contracts, quarantine, keys) writes the raw layer, and the Python assets write the
-learned model's scores and the party graph's communities; every table dbt reads that no model builds is handed
-to Spark as Parquet under the exchange folder (`<exchange>/<schema>/<table>/`), where the Spark target
-registers it in its metastore before each run (`macros/spark_sources.sql`). The models, their tests and
-contracts are the same SQL on both engines.
+The loader (input contracts, quarantine, keys) writes the raw layer into the DuckDB file, and the
+Python assets write the learned model's scores, the party graph's communities and the quality history
+there too. Before each dbt step, every table dbt reads that no model builds is handed to Spark as
+Parquet under the exchange folder (`<exchange>/<schema>/<table>/`), where the Spark target registers it
+in its metastore (`macros/spark_engine.sql`). After the step, each table Spark built becomes a view in
+the DuckDB file over its Parquet files, typed as Spark recorded it (`main.dbt_relation_columns`), so
+that the Python assets and the publication read Spark's results where they read DuckDB's. The quality
+checks of those tables run on Spark itself, through GX's Spark execution engine, in a session of the
+Dagster process (`quality_session`). The models, their tests and contracts are the same SQL on both
+engines.
 """
 
+import importlib.util
 import json
+import os
+import re
 import shutil
+from itertools import groupby
 from pathlib import Path
 
 import duckdb
 
+from orchestration import settings
 from orchestration.quality.results import RULE_RESULTS_TABLE, VALIDATION_RUNS_TABLE
 
-EXCHANGE_ENV = "CUSTOMS_SPARK_EXCHANGE"
-WAREHOUSE_ENV = "CUSTOMS_SPARK_WAREHOUSE"
+COLUMNS_TABLE = ("main", "dbt_relation_columns")  # written by the on-run-end hook record_relation_columns
+_SCALARS = {
+    "string": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "tinyint": "TINYINT",
+    "smallint": "SMALLINT",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "date": "DATE",
+    "timestamp_ntz": "TIMESTAMP",
+    "timestamp": "TIMESTAMPTZ",  # an instant, written as UTC microseconds (profiles.yml)
+}
+
+
+def require_spark() -> None:
+    """Fail with what to do, not with an import error deep in dbt, when the Spark engine cannot run."""
+    missing = [
+        what
+        for what, present in (
+            ("the Python packages (`uv sync --extra spark`)", importlib.util.find_spec("pyspark") is not None),
+            ("a Java runtime (17) on the PATH", shutil.which("java") is not None),
+        )
+        if not present
+    ]
+    if missing:
+        raise RuntimeError("CUSTOMS_ENGINE=spark needs " + " and ".join(missing))
 
 
 def handed_over(manifest_path: Path) -> list[tuple[str, str]]:
@@ -32,9 +69,13 @@ def handed_over(manifest_path: Path) -> list[tuple[str, str]]:
 def export_sources(con: duckdb.DuckDBPyConnection, exchange: Path, sources: list[tuple[str, str]]) -> list[str]:
     """Write each source table that exists in the DuckDB warehouse as Parquet under `exchange`, replacing
     the previous copy whole (written beside it, then renamed); returns the `schema.table` names written,
-    which the Spark target registers (var `spark_sources`)."""
+    which the Spark target registers (var `spark_sources`). A view over Spark's own tables is not a
+    source to hand back."""
     existing = {
-        f"{s}.{t}" for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+        ).fetchall()
     }
     written = []
     for schema, table in sources:
@@ -50,3 +91,119 @@ def export_sources(con: duckdb.DuckDBPyConnection, exchange: Path, sources: list
         partial.rename(target)
         written.append(name)
     return written
+
+
+def duckdb_type(spark_type: str) -> str:
+    """DuckDB's name for a Spark column type; a type with no exact counterpart is an error, not a guess."""
+    t = spark_type.strip().lower()
+    if t in _SCALARS:
+        return _SCALARS[t]
+    if match := re.fullmatch(r"decimal\((\d+),\s*(\d+)\)", t):
+        return f"DECIMAL({match[1]},{match[2]})"
+    if match := re.fullmatch(r"(?:varchar|char)\(\d+\)", t):
+        return "VARCHAR"
+    if match := re.fullmatch(r"array<(.+)>", t):
+        return f"{duckdb_type(match[1])}[]"
+    raise ValueError(f"Spark type {spark_type!r} has no DuckDB counterpart here")
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The Parquet files of a Spark table: not those under a folder Spark hides (`_temporary`,
+    `.spark-staging-*`), which a killed write leaves behind and Spark itself never reads."""
+    return sorted(
+        f for f in folder.rglob("*.parquet") if not any(p.startswith(("_", ".")) for p in f.relative_to(folder).parts)
+    )
+
+
+def recorded_columns(spark_warehouse: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(column, Spark type) of each table Spark built, in the table's order, as the last dbt run on
+    Spark recorded them; empty before the first."""
+    schema, table = COLUMNS_TABLE
+    recorded = data_files(Path(spark_warehouse) / f"{schema}.db" / table)
+    if not recorded:
+        return {}
+    files = ", ".join(f"'{f}'" for f in recorded)
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT schema_name, table_name, column_name, data_type FROM read_parquet([{files}]) "
+            "ORDER BY schema_name, table_name, position"
+        ).fetchall()
+    return {key: [(c, t) for _, _, c, t in group] for key, group in groupby(rows, key=lambda r: (r[0], r[1]))}
+
+
+def link_tables(con: duckdb.DuckDBPyConnection, spark_warehouse: Path) -> list[str]:
+    """Make every table Spark built a view of the same name in the DuckDB file, over its Parquet files
+    (partition columns from the folder names) and cast to the types Spark recorded, replacing what was
+    there; returns the names linked."""
+    kinds = {
+        (s, t): k
+        for s, t, k in con.execute(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables"
+        ).fetchall()
+    }
+    linked = []
+    for (schema, table), columns in recorded_columns(spark_warehouse).items():
+        typed = [(c, duckdb_type(t)) for c, t in columns]
+        found = data_files(Path(spark_warehouse) / f"{schema}.db" / table)
+        if found:
+            paths = ", ".join(f"'{f}'" for f in found)
+            select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in typed)
+            body = f"SELECT {select} FROM read_parquet([{paths}], hive_partitioning = true, union_by_name = true)"
+        else:  # an empty table (a partitioned one has no file at all)
+            body = "SELECT " + ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in typed) + " WHERE false"
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        if kinds.get((schema, table)) == "BASE TABLE":  # built by DuckDB before the engine was switched
+            con.execute(f'DROP TABLE "{schema}"."{table}"')
+        con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{table}" AS {body}')
+        linked.append(f"{schema}.{table}")
+    return linked
+
+
+def quality_session(spark_warehouse: Path, exchange: Path):
+    """This process's Spark session for the quality checks. Its catalog is in memory (the embedded
+    metastore of the dbt steps admits one process at a time) and holds, under their own names, every
+    table Spark built and every table handed over, so that a rule's query may name any of them; they
+    are registered again whenever a dbt step has built or handed over since."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
+        .appName("customs-quality")
+        .config("spark.sql.catalogImplementation", "in-memory")
+        .config("spark.sql.warehouse.dir", str(Path(spark_warehouse).parent / "quality_session"))
+        .config("spark.sql.session.timeZone", settings.TIMEZONE)
+        .config("spark.driver.memory", os.environ.get("CUSTOMS_SPARK_DRIVER_MEMORY", "2g"))
+        .config("spark.sql.shuffle.partitions", os.environ.get("CUSTOMS_SPARK_SHUFFLE_PARTITIONS", "4"))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    tables = {
+        key: (Path(spark_warehouse) / f"{key[0]}.db" / key[1], columns)
+        for key, columns in recorded_columns(spark_warehouse).items()
+    }
+    for folder in sorted(Path(exchange).glob("*/*")):
+        if folder.is_dir() and not folder.name.startswith("."):
+            tables[(folder.parent.name, folder.name)] = (folder, None)
+    stamp = tuple(
+        sorted(
+            (k, str(loc), max((f.stat().st_mtime_ns for f in data_files(loc)), default=0))
+            for k, (loc, _) in tables.items()
+        )
+    )
+    if _REGISTERED.get(id(spark)) != stamp:
+        for (schema, table), (location, columns) in tables.items():
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+            spark.sql(f"DROP TABLE IF EXISTS `{schema}`.`{table}`")
+            if data_files(location):
+                spark.sql(f"CREATE TABLE `{schema}`.`{table}` USING parquet LOCATION '{location}'")
+                if any(c.isPartition for c in spark.catalog.listColumns(f"{schema}.{table}")):
+                    spark.sql(f"MSCK REPAIR TABLE `{schema}`.`{table}`")  # the catalog lists the partitions
+            else:  # nothing to infer the columns from
+                typed = ", ".join(f"`{c}` {t}" for c, t in columns or [])
+                spark.sql(f"CREATE TABLE `{schema}`.`{table}` ({typed}) USING parquet LOCATION '{location}'")
+        _REGISTERED[id(spark)] = stamp
+    return spark
+
+
+_REGISTERED: dict[int, tuple] = {}

@@ -1,4 +1,5 @@
-"""Run Great Expectations 1.x suites against warehouse tables, in DuckDB, through SQL.
+"""Run Great Expectations 1.x suites against warehouse tables: in DuckDB through SQL, or, for the
+tables the Spark engine built, through GX's Spark execution engine (`validate_spark_table`).
 
 The data never leaves DuckDB: GX compiles each expectation to SQL and DuckDB answers with aggregates,
 so validating 10M rows costs seconds and no memory in Python. Out of the box this path is broken on
@@ -107,31 +108,64 @@ def validate_table(
             warnings.filterwarnings("ignore", "`schema_name` is deprecated", DeprecationWarning)
             asset = source.add_table_asset(name=name, table_name=table, schema_name=schema)
         batch_definition = asset.add_batch_definition_whole_table("whole_table")
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch_definition, suite=context.suites.add_or_update(suite))
-        )
-        checkpoint = context.checkpoints.add_or_update(
-            gx.Checkpoint(name=name, validation_definitions=[definition], result_format="SUMMARY")
-        )
-        run = checkpoint.run(expectation_parameters=parameters or {}, run_id=RunIdentifier(run_name=run_name))
-        outcome = next(iter(run.run_results.values()))
+        outcome = _run(context, batch_definition, suite, name, run_name, parameters)
     finally:  # release the file for the next writer, which may be another process
         sa.event.remove(sa.pool.Pool, "connect", track)
         source.get_engine().dispose()
         for connection in opened:
             connection.close()
-    result = SuiteResult(suite.name, f"{schema}.{table}", started.replace(tzinfo=None))
+    return _suite_result(outcome, suite, f"{schema}.{table}", started)
+
+
+def validate_spark_table(
+    spark,
+    schema: str,
+    table: str,
+    suite: gx.ExpectationSuite,
+    gx_root: Path,
+    run_name: str = "manual",
+    parameters: dict | None = None,
+) -> SuiteResult:
+    """Validate the table `schema.table` of the Spark session `spark` against `suite` through GX's
+    Spark execution engine: the table is the batch's DataFrame, and the other tables a rule's query
+    names resolve in the session's catalog (orchestration.engines.spark.quality_session)."""
+    started = datetime.now(UTC)
+    context = _context(gx_root)
+    name = f"{schema}.{table}"
+    asset = context.data_sources.add_or_update_spark(name="spark").add_dataframe_asset(name=name)
+    batch_definition = asset.add_batch_definition_whole_dataframe("whole_dataframe")
+    outcome = _run(context, batch_definition, suite, name, run_name, parameters, {"dataframe": spark.table(name)})
+    return _suite_result(outcome, suite, name, started)
+
+
+def _run(context, batch_definition, suite, name: str, run_name: str, parameters, batch_parameters=None):
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=context.suites.add_or_update(suite))
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(name=name, validation_definitions=[definition], result_format="SUMMARY")
+    )
+    run = checkpoint.run(
+        batch_parameters=batch_parameters,
+        expectation_parameters=parameters or {},
+        run_id=RunIdentifier(run_name=run_name),
+    )
+    return next(iter(run.run_results.values()))
+
+
+def _suite_result(outcome, suite: gx.ExpectationSuite, table_name: str, started: datetime) -> SuiteResult:
+    result = SuiteResult(suite.name, table_name, started.replace(tzinfo=None))
     for r in outcome.results:
         cfg = r.expectation_config
         res = r.result or {}
-        error = (r.exception_info or {}).get("exception_message")
+        error = _exception_message(r.exception_info or {})
         unexpected = res.get("unexpected_count")
         observed = res.get("observed_value")
         if cfg.type == "unexpected_rows_expectation":  # GX reports the count of offending rows as observed
             unexpected, observed = observed, None
         result.rules.append(
             RuleResult(
-                table_name=f"{schema}.{table}",
+                table_name=table_name,
                 rule=cfg.meta["rule"],
                 expectation=cfg.type,
                 dimension=cfg.meta["dimension"],
@@ -144,6 +178,14 @@ def validate_table(
         )
     result.seconds = (datetime.now(UTC) - started).total_seconds()
     return result
+
+
+def _exception_message(info: dict) -> str | None:
+    """What an expectation raised: GX gives it flat, or per metric that failed (a query Spark could not parse)."""
+    if info.get("exception_message"):
+        return info["exception_message"]
+    nested = [v["exception_message"] for v in info.values() if isinstance(v, dict) and v.get("exception_message")]
+    return "; ".join(nested) or None
 
 
 def build_data_docs(gx_root: Path, keep_runs: int = 30) -> Path:
