@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test test-fast ui demo clean setup bench bench-large bench-xl
+.PHONY: run test test-fast ui demo clean setup bench bench-large bench-xl bench-spark bench-spark-large
 
 DBT_DIR := dbt_project
 MANIFEST := $(DBT_DIR)/target/manifest.json
@@ -44,7 +44,8 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
-run: setup  ## generate the demo (first time), materialize every asset, print where the marts are
+# CUSTOMS_ENGINE=spark make run: the same, with the models built by local Spark (the extra installed first)
+run: setup $(if $(filter spark,$(CUSTOMS_ENGINE)),$(VENV)/.spark)  ## generate the demo (first time), materialize every asset, print where the marts are
 	$(PY) -m orchestration.cli run
 
 demo: setup  ## regenerate the demo dataset (ITEMS=... MONTHS=...)
@@ -72,6 +73,12 @@ bench: setup  ## S (100k) and M (1M) items: warehouse vs bare DuckDB SQL vs pand
 
 bench-large: setup  ## L (10M items), once: about 40 minutes here
 	$(PY) benchmarks/bench.py --scales L --repeats 1
+
+bench-spark: setup $(VENV)/.spark  ## M (1M items) on the DuckDB and the Spark engine side by side, once
+	$(PY) benchmarks/bench.py --scales M --repeats 1 --spark
+
+bench-spark-large: setup $(VENV)/.spark  ## L (10M items) on both engines, once, without pandas: hours here
+	$(PY) benchmarks/bench.py --scales L --repeats 1 --spark --no-pandas
 
 bench-xl: setup  ## XL (50M items), the full refresh once, without pandas (it cannot fit in memory)
 	$(PY) benchmarks/bench.py --scales XL --repeats 1 --no-pandas --full-only

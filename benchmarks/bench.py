@@ -9,7 +9,9 @@ For each scale (benchmarks/datasets.py) and repeat, on a fresh warehouse:
    (`cli run --from D --to D`) processes it;
 3. GX validation alone (benchmarks/gx_alone.py) on the refreshed warehouse;
 4. the two baselines (benchmarks/baselines.py) on the same landing files; on the first repeat their
-   results are checked equal to the marts (benchmarks/compare.py), else the benchmark fails.
+   results are checked equal to the marts (benchmarks/compare.py), else the benchmark fails;
+5. with `--spark`, steps 1 and 2 again with `CUSTOMS_ENGINE=spark` (local Spark, session method) on a
+   warehouse of its own, and where its time went by the dbt run results of the Spark invocations.
 Each step is a separate process measured for wall time and the peak RSS of its process tree.
 Raw measurements accumulate in benchmarks/results.json (one entry per scale, replaced when the scale
 is rerun); benchmarks/results.md is rendered from all of them, with the hand-written analysis in
@@ -25,6 +27,7 @@ import platform
 import shutil
 import statistics
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,7 +42,16 @@ from measure import measure  # noqa: E402
 PY = sys.executable
 RESULTS_JSON = HERE / "results.json"
 RESULTS_MD = HERE / "results.md"
-STEPS = ("full_refresh", "incremental_day", "gx_alone", "bare_sql", "pandas")
+STEPS = (
+    "full_refresh",
+    "incremental_day",
+    "gx_alone",
+    "bare_sql",
+    "pandas",
+    "spark_full_refresh",
+    "spark_incremental_day",
+)
+DBT_TARGET = ROOT / "dbt_project" / "target"
 
 
 def _last_day_file(landing: Path) -> Path:
@@ -57,7 +69,35 @@ def _run(step: str, command: list[str], env: dict, log: Path) -> dict:
     return result
 
 
-def bench_scale(scale: str, repeats: int, work: Path, pandas: bool, full_only: bool = False) -> dict:
+def _spark_time(since: float) -> dict:
+    """Where a Spark run's time went: its dbt invocations' elapsed time and the sum of execution times by
+    kind of node, with the five slowest models (from the run_results.json of each invocation since `since`)."""
+    out = {"invocations": 0, "elapsed_s": 0.0, "by_kind_s": {}, "slowest_models_s": {}}
+    models = {}
+    for results in DBT_TARGET.glob("*/run_results.json"):
+        if results.stat().st_mtime < since:
+            continue
+        r = json.loads(results.read_text())
+        if r["args"].get("target") != "spark":
+            continue
+        out["invocations"] += 1
+        out["elapsed_s"] += r["elapsed_time"]
+        for node in r["results"]:
+            kind = node["unique_id"].split(".")[0]
+            out["by_kind_s"][kind] = out["by_kind_s"].get(kind, 0) + node["execution_time"]
+            if kind == "model":
+                models[node["unique_id"].split(".")[-1]] = (
+                    models.get(node["unique_id"].split(".")[-1], 0) + node["execution_time"]
+                )
+    out["slowest_models_s"] = {m: round(t, 1) for m, t in sorted(models.items(), key=lambda x: -x[1])[:5]}
+    out["by_kind_s"] = {k: round(v, 1) for k, v in out["by_kind_s"].items()}
+    out["elapsed_s"] = round(out["elapsed_s"], 1)
+    return out
+
+
+def bench_scale(
+    scale: str, repeats: int, work: Path, pandas: bool, full_only: bool = False, spark: bool = False
+) -> dict:
     print(f"== scale {scale}: {SCALES[scale]:,} items over {MONTHS} months", flush=True)
     started = datetime.now(UTC)
     landing = ensure(work, scale)
@@ -104,6 +144,34 @@ def bench_scale(scale: str, repeats: int, work: Path, pandas: bool, full_only: b
                 if any(differences(found).values()):
                     raise SystemExit(f"the {kind} baseline differs from the marts: {json.dumps(differences(found))}")
                 run[step]["equal_to_marts"] = {m: c["rows"] for m, c in found.items()}
+        if spark:
+            spark_var = work / scale / "var_spark"
+            shutil.rmtree(spark_var, ignore_errors=True)
+            (spark_var / "dagster_home").mkdir(parents=True)
+            shutil.copy(ROOT / "dagster.yaml", spark_var / "dagster_home" / "dagster.yaml")
+            spark_env = {
+                **env,
+                "CUSTOMS_ENGINE": "spark",
+                "CUSTOMS_VAR_DIR": str(spark_var),
+                "DAGSTER_HOME": str(spark_var / "dagster_home"),
+            }
+            held.rename(aside)
+            try:
+                since = time.time()
+                run["spark_full_refresh"] = _run(
+                    "spark_full_refresh", [PY, "-m", "orchestration.cli", "run"], spark_env, log
+                )
+                run["spark_full_refresh"]["dbt"] = _spark_time(since)
+            finally:
+                aside.rename(held)
+            since = time.time()
+            run["spark_incremental_day"] = _run(
+                "spark_incremental_day",
+                [PY, "-m", "orchestration.cli", "run", "--from", day, "--to", day],
+                spark_env,
+                log,
+            )
+            run["spark_incremental_day"]["dbt"] = _spark_time(since)
         runs.append(run)
     return {
         "scale": scale,
@@ -151,6 +219,8 @@ def render(results: dict) -> str:
             "gx_alone": "GX validation alone (all suites)",
             "bare_sql": "baseline: bare DuckDB SQL script",
             "pandas": "baseline: pandas",
+            "spark_full_refresh": "Spark engine: full refresh (all assets and checks)",
+            "spark_incremental_day": f"Spark engine: one-day incremental ({e['incremental_day']})",
         }
         for s in STEPS:
             if t[s] is not None:
@@ -166,6 +236,17 @@ def render(results: dict) -> str:
             lines.append(f"- incremental / full: **{100 * t['incremental_day'] / t['full_refresh']:.0f}%**")
         if t["gx_alone"]:
             lines.append(f"- GX alone / full: **{100 * t['gx_alone'] / t['full_refresh']:.0f}%**")
+        if t["spark_full_refresh"]:
+            lines.append(
+                f"- Spark engine / DuckDB engine, full refresh: **{t['spark_full_refresh'] / t['full_refresh']:.1f}x**"
+            )
+            dbt = e["runs"][0]["spark_full_refresh"]["dbt"]
+            kinds = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(dbt["by_kind_s"].items(), key=lambda x: -x[1]))
+            slowest = ", ".join(f"{m} {v:.0f} s" for m, v in dbt["slowest_models_s"].items())
+            lines.append(
+                f"- Spark full refresh: {dbt['invocations']} dbt invocations, {dbt['elapsed_s']:.0f} s in dbt "
+                f"(node time: {kinds}); slowest models: {slowest}"
+            )
         lines.append("")
     if len(order) > 1:
         lines += [
@@ -228,12 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("CUSTOMS_BENCH_DIR", "/tmp/customs-bench")))
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline (XL: it cannot fit)")
     parser.add_argument("--full-only", action="store_true", help="only the full refresh (XL: the memory cap)")
+    parser.add_argument("--spark", action="store_true", help="the Spark engine too, on the same files, in the same run")
     args = parser.parse_args(argv)
     if ROOT in args.work.resolve().parents or args.work.resolve() == ROOT:
         raise SystemExit("the benchmark's datasets go outside the repository: choose another --work")
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     for scale in args.scales:
-        results[scale] = bench_scale(scale, args.repeats, args.work, not args.no_pandas, args.full_only)
+        results[scale] = bench_scale(scale, args.repeats, args.work, not args.no_pandas, args.full_only, args.spark)
         if args.no_pandas:
             results[scale]["pandas_note"] = "not run: L's 9.2 GB times five does not fit in 24 GB"
         RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")
