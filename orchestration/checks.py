@@ -50,7 +50,7 @@ def rules_markdown(result: SuiteResult) -> str:
     return "\n".join(lines)
 
 
-def check_result(result: SuiteResult, data_docs: Path | None = None) -> AssetCheckResult:
+def check_result(result: SuiteResult, data_docs: Path | None = None, engine: str = "duckdb") -> AssetCheckResult:
     blocking, warning = result.blocking_failures, result.warning_failures
     failed = blocking or warning
     links = {"data_docs": MetadataValue.path(str(data_docs))} if data_docs else {}
@@ -64,6 +64,7 @@ def check_result(result: SuiteResult, data_docs: Path | None = None) -> AssetChe
             "blocking_failures": len(blocking),
             "warning_failures": len(warning),
             "validation_seconds": round(result.seconds, 3),
+            "engine": engine,  # where GX validated: DuckDB through SQL, or Spark's execution engine
             **links,
         },
     )
@@ -90,7 +91,8 @@ def gx_suite_check(name: str):
             "parameters": suite_parameters(as_of_date(context.run.tags)),
         }
         tables_on_spark = spark.recorded_columns(Path(warehouse.spark_warehouse)) if warehouse.engine == "spark" else {}
-        if (schema, table) in tables_on_spark:
+        engine = "spark" if (schema, table) in tables_on_spark else "duckdb"
+        if engine == "spark":
             session = spark.quality_session(Path(warehouse.spark_warehouse), Path(warehouse.spark_exchange))
             result = gx_runner.validate_spark_table(session, schema, table, gx_runner.load_suite(name), **options)
         else:
@@ -105,7 +107,7 @@ def gx_suite_check(name: str):
                 f"{result.table_name}: rule {r.rule} ({r.severity}, {r.dimension}) failed: "
                 f"{r.unexpected_count} unexpected of {r.checked_count} {r.observed or ''}"
             )
-        return check_result(result, gx_runner.build_data_docs(gx_project_dir()) if failures else None)
+        return check_result(result, gx_runner.build_data_docs(gx_project_dir()) if failures else None, engine)
 
     return _check
 

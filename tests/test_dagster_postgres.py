@@ -25,9 +25,8 @@ import psycopg2
 import pytest
 from dagster import AssetKey
 
-from orchestration import run_health
 from orchestration.demo.generator import generate
-from orchestration.jobs import landing_days, range_tags
+from orchestration.jobs import landing_days
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import REPO_ROOT
 
@@ -134,6 +133,32 @@ def postgres_server():
         shutil.rmtree(root, ignore_errors=True)
 
 
+FIRST_PROCESS = """
+import json, sys, uuid
+from datetime import date
+from dagster import AssetKey
+from orchestration import run_health
+from orchestration.definitions import defs
+from orchestration.jobs import range_tags
+instance = run_health.open_instance(print)  # as the command line opens it
+run_id = str(uuid.uuid4())
+with run_health.pool_wait(instance, run_id, print):  # the pool's slots are claimed in PostgreSQL
+    result = defs.resolve_job_def("nightly_refresh").execute_in_process(
+        instance=instance,
+        run_id=run_id,
+        # and their checks: the nightly job's smallest real run (the party keys load with the items)
+        asset_selection=[AssetKey(["raw", "declaration_items"]), AssetKey(["restricted", "party_keys"])],
+        tags={**range_tags(date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2])), **run_health.launch_tags()},
+        raise_on_error=False,
+    )
+print(json.dumps({
+    "storage": type(instance.run_storage).__name__,
+    "run_id": run_id,
+    "success": result.success,
+    "checks": sorted(c.check_name for c in result.get_asset_check_evaluations()),
+}))
+"""
+
 SECOND_PROCESS = """
 import json, sys
 from dagster import AssetKey, DagsterEventType, DagsterInstance
@@ -167,20 +192,19 @@ def test_a_run_of_the_code_location_is_stored_in_postgresql(postgres_server, tmp
     generate(var / "landing", TINY)
     first, last = landing_days(var / "landing")
 
-    from orchestration.definitions import defs
-
-    instance = run_health.open_instance(print)  # as the command line opens it
-    assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-    run_id = str(uuid.uuid4())
-    with run_health.pool_wait(instance, run_id, print):  # the pool's slots are claimed in PostgreSQL
-        result = defs.resolve_job_def("nightly_refresh").execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            asset_selection=[RAW_ITEMS, PARTY_KEYS],  # and their checks: the nightly job's smallest real run
-            tags={**range_tags(first, last), **run_health.launch_tags()},
-            raise_on_error=False,
-        )
-    assert result.success
+    # a process of its own, as `cli run` is: the code location's resources read the paths set above
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_PROCESS, first.isoformat(), last.isoformat()],
+        cwd=REPO_ROOT,
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    ran = json.loads(done.stdout.strip().splitlines()[-1])
+    assert ran["storage"] == "PostgresRunStorage" and ran["success"], done.stderr[-3000:]
+    run_id = ran["run_id"]
     days = (last - first).days + 1
 
     with postgres_server.connect() as con, con.cursor() as cur:
@@ -207,7 +231,7 @@ def test_a_run_of_the_code_location_is_stored_in_postgresql(postgres_server, tmp
         (leaks,) = cur.fetchone()
     con.close()
     assert days_stored == days  # a materialization of raw/declaration_items per lodgement day
-    assert events["ASSET_CHECK_EVALUATION"] == len(result.get_asset_check_evaluations()) >= 4
+    assert events["ASSET_CHECK_EVALUATION"] == len(ran["checks"]) >= 4
     assert pools == [(WAREHOUSE_POOL, 1)] and held == 0  # the example's pool limit, its slot given back
     assert leaks == 0
     assert not list(home.rglob("*.db"))  # no SQLite storage beside it: the history is only in PostgreSQL
@@ -221,11 +245,11 @@ def test_a_run_of_the_code_location_is_stored_in_postgresql(postgres_server, tmp
         timeout=120,
     )
     assert seen.returncode == 0, seen.stderr[-2000:]
-    logged = "".join(capfd.readouterr()) + seen.stdout + seen.stderr
+    logged = "".join(capfd.readouterr()) + done.stdout + done.stderr + seen.stdout + seen.stderr
     assert "RUN_SUCCESS" in logged and postgres_server.password not in logged
     report = json.loads(seen.stdout.strip().splitlines()[-1])
     assert report["storage"] == "PostgresRunStorage"
     assert report["runs"] == [run_id] and report["status"] == "SUCCESS"
     assert report["latest_materialization_run"] == run_id
-    assert report["checks"] == sorted(c.check_name for c in result.get_asset_check_evaluations())
+    assert report["checks"] == ran["checks"]
     assert {"load_reconciles", "gx_raw_declaration_items"} <= set(report["checks"])

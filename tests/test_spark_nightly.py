@@ -79,8 +79,12 @@ def test_the_nightly_and_the_retraining_run_on_spark(spark_nightly):
         assert result.success, _step_failures(result)
         skipped = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"]
         assert skipped == [], skipped
-    checks = [e.event_specific_data for e in spark_nightly["runs"][0].all_events if e.is_asset_check_evaluation]
+    checks = spark_nightly["runs"][0].get_asset_check_evaluations()
     assert len(checks) > 100 and all(c.passed or c.severity.value == "WARN" for c in checks)
+    engines = {c.check_name: c.metadata["engine"].value for c in checks if c.check_name.startswith("gx_")}
+    assert engines["gx_stg_declaration_items"] == engines["gx_declaration_risk"] == "spark"  # GX on Spark
+    assert engines["gx_raw_declaration_items"] == "duckdb"  # the loader's tables, where they live
+    assert sum(e == "spark" for e in engines.values()) > 15
 
 
 def test_every_model_equals_the_duckdb_engines_row_by_row(spark_nightly):
