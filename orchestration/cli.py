@@ -208,6 +208,11 @@ def summary(db_path: Path) -> str:
         """).fetchall()
         order = {"marts": 0, "intermediate": 1, "staging": 2, "raw": 3}
         lines = [f"Warehouse: {db_path}"]
+        if settings.engine() == "spark":
+            lines.append(
+                f"Engine: Spark; its tables and metastore are under {settings.spark_warehouse_dir()} (the tables "
+                "below are views over them; BI tools on the Thrift server read published.<mart>)"
+            )
         for schema, table in sorted(tables, key=lambda t: (order[t[0]], t[1])):
             rows = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
             lines.append(f"  {schema}.{table:<32} {rows:>12,} rows")
@@ -276,6 +281,7 @@ def _written_paths() -> dict[str, Path]:
         "the warehouse": settings.duckdb_path(),
         "the var folder": settings.var_dir(),
         "the Dagster home": Path(os.environ.get("DAGSTER_HOME", settings.var_dir() / "dagster_home")),
+        **({"the Spark warehouse": settings.spark_warehouse_dir()} if settings.engine() == "spark" else {}),
     }
 
 
