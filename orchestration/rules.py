@@ -37,6 +37,8 @@ _LIST_REFERENCE = re.compile(r"\$rule_list\(([a-z0-9_.]+)\)")
 
 def _sql_list(values: list) -> str:
     """A list rule as SQL's `(v1, v2)`, which `x IN ...` reads on every engine (DuckDB's `['a']` is not Spark's)."""
+    if not values:  # `IN ()` parses on no engine; a rule emptied must be written another way
+        raise ValueError("an empty list rule cannot be rendered as an SQL list")
     quoted = ("'" + v.replace("'", "''") + "'" if isinstance(v, str) else str(v) for v in values)
     return "(" + ", ".join(quoted) + ")"
 

@@ -84,3 +84,17 @@ def test_an_empty_spark_table_is_an_empty_view_of_its_recorded_columns(tmp_path)
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'ipr_risk' ORDER BY ordinal_position"
     ).fetchall()
     assert types == [("score", "DOUBLE"), ("lodged_date", "DATE")]
+
+
+def test_a_rebuilt_table_is_linked_to_its_new_files(tmp_path):
+    """Spark rewrites a Parquet table's files on every rebuild: the view names the files of the latest one."""
+    warehouse = tmp_path / "warehouse"
+    _record(warehouse, [("marts", "gaps", 1, "gap", "int")])
+    table = warehouse / "marts.db" / "gaps"
+    _write(table / "part-0-a.parquet", "SELECT 1 AS gap")
+    con = duckdb.connect()
+    link_tables(con, warehouse)
+    (table / "part-0-a.parquet").unlink()
+    _write(table / "part-0-b.parquet", "SELECT 2 AS gap UNION ALL SELECT 3")
+    link_tables(con, warehouse)
+    assert con.execute("SELECT gap FROM marts.gaps ORDER BY gap").fetchall() == [(2,), (3,)]

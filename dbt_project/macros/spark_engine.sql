@@ -58,8 +58,11 @@
         'create table if not exists main.dbt_relation_columns (schema_name string, table_name string,
             position int, column_name string, data_type string) using parquet',
     ] -%}
+    {#- always overwritten: rows of an earlier run would describe tables that are gone -#}
     {%- if rows -%}
         {%- do statements.append('insert overwrite table main.dbt_relation_columns values ' ~ rows | join(', ')) -%}
+    {%- else -%}
+        {%- do statements.append("insert overwrite table main.dbt_relation_columns select '', '', 0, '', '' where 1 = 0") -%}
     {%- endif -%}
     {{ return(run_statements(statements)) }}
 {%- endmacro %}

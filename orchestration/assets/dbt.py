@@ -178,16 +178,18 @@ def run_dbt_build(
     events = invocation.stream()
     if "progress" in (context.run.run_config.get("loggers") or {}):
         events = _console_to_file(events, settings.var_dir() / "logs" / "dbt_console.log")
-    for event in events:
-        if isinstance(event, Output):  # enriched once dbt has released the file
-            outputs.append(event)
-        else:
-            yield event
+    try:
+        for event in events:
+            if isinstance(event, Output):  # enriched once dbt has released the file
+                outputs.append(event)
+            else:
+                yield event
+    finally:  # also after a failed build: the tables it rebuilt have new files, and the views must list them
+        if warehouse.engine == "spark":
+            with warehouse.connect() as con:
+                linked = spark.link_tables(con, Path(warehouse.spark_warehouse))
+            context.log.info(f"{len(linked)} tables Spark built are views in {warehouse.path}")
     prune_invocation_folders(invocation.target_path.parent, DBT_INVOCATIONS_KEPT, in_use=invocation.target_path)
-    if warehouse.engine == "spark":
-        with warehouse.connect() as con:
-            linked = spark.link_tables(con, Path(warehouse.spark_warehouse))
-        context.log.info(f"{len(linked)} tables Spark built are views in {warehouse.path}")
     yield from enrich_outputs(context, warehouse, outputs)
 
 

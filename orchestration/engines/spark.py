@@ -80,7 +80,8 @@ def export_sources(con: duckdb.DuckDBPyConnection, exchange: Path, sources: list
     written = []
     for schema, table in sources:
         name = f"{schema}.{table}"
-        if name not in existing:
+        if name not in existing:  # no copy of last week's table, then: Spark fails on it rather than reads it
+            shutil.rmtree(Path(exchange) / schema / table, ignore_errors=True)
             continue
         target = Path(exchange) / schema / table
         partial = target.with_name(f".{table}.partial")
@@ -185,13 +186,21 @@ def quality_session(spark_warehouse: Path, exchange: Path):
     for folder in sorted(Path(exchange).glob("*/*")):
         if folder.is_dir() and not folder.name.startswith("."):
             tables[(folder.parent.name, folder.name)] = (folder, None)
+    # every file (name, size, time) and the recorded columns: any rebuild, added or dropped partition changes it
     stamp = tuple(
         sorted(
-            (k, str(loc), max((f.stat().st_mtime_ns for f in data_files(loc)), default=0))
-            for k, (loc, _) in tables.items()
+            (
+                key,
+                str(loc),
+                tuple(columns or ()),
+                tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in data_files(loc)),
+            )
+            for key, (loc, columns) in tables.items()
         )
     )
-    if _REGISTERED.get(id(spark)) != stamp:
+    if _REGISTERED.get("stamp") != stamp or _REGISTERED.get("session") is not spark:
+        for schema, table in set(_REGISTERED.get("tables", ())) - set(tables):  # gone since
+            spark.sql(f"DROP TABLE IF EXISTS `{schema}`.`{table}`")
         for (schema, table), (location, columns) in tables.items():
             spark.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
             spark.sql(f"DROP TABLE IF EXISTS `{schema}`.`{table}`")
@@ -202,8 +211,8 @@ def quality_session(spark_warehouse: Path, exchange: Path):
             else:  # nothing to infer the columns from
                 typed = ", ".join(f"`{c}` {t}" for c, t in columns or [])
                 spark.sql(f"CREATE TABLE `{schema}`.`{table}` ({typed}) USING parquet LOCATION '{location}'")
-        _REGISTERED[id(spark)] = stamp
+        _REGISTERED.update(stamp=stamp, session=spark, tables=list(tables))
     return spark
 
 
-_REGISTERED: dict[int, tuple] = {}
+_REGISTERED: dict = {}  # what the session's catalog holds: the stamp it was registered at, the session, tables
