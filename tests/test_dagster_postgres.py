@@ -176,6 +176,21 @@ print(json.dumps({
 """
 
 
+def _python(script: str, *args: str, timeout: float) -> tuple[subprocess.CompletedProcess, dict]:
+    """`script` in a Python process of its own (this environment, the test's variables) and the JSON of
+    its last line of output."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=REPO_ROOT,
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done, json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def test_a_run_of_the_code_location_is_stored_in_postgresql(postgres_server, tmp_path, monkeypatch, capfd):
     home, var = tmp_path / "dagster_home", tmp_path / "var"
     home.mkdir()
@@ -193,16 +208,7 @@ def test_a_run_of_the_code_location_is_stored_in_postgresql(postgres_server, tmp
     first, last = landing_days(var / "landing")
 
     # a process of its own, as `cli run` is: the code location's resources read the paths set above
-    done = subprocess.run(
-        [sys.executable, "-c", FIRST_PROCESS, first.isoformat(), last.isoformat()],
-        cwd=REPO_ROOT,
-        env=os.environ,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    ran = json.loads(done.stdout.strip().splitlines()[-1])
+    done, ran = _python(FIRST_PROCESS, first.isoformat(), last.isoformat(), timeout=600)
     assert ran["storage"] == "PostgresRunStorage" and ran["success"], done.stderr[-3000:]
     run_id = ran["run_id"]
     days = (last - first).days + 1
@@ -236,18 +242,9 @@ def test_a_run_of_the_code_location_is_stored_in_postgresql(postgres_server, tmp
     assert leaks == 0
     assert not list(home.rglob("*.db"))  # no SQLite storage beside it: the history is only in PostgreSQL
 
-    seen = subprocess.run(
-        [sys.executable, "-c", SECOND_PROCESS, run_id],
-        cwd=REPO_ROOT,
-        env=os.environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert seen.returncode == 0, seen.stderr[-2000:]
+    seen, report = _python(SECOND_PROCESS, run_id, timeout=120)
     logged = "".join(capfd.readouterr()) + done.stdout + done.stderr + seen.stdout + seen.stderr
     assert "RUN_SUCCESS" in logged and postgres_server.password not in logged
-    report = json.loads(seen.stdout.strip().splitlines()[-1])
     assert report["storage"] == "PostgresRunStorage"
     assert report["runs"] == [run_id] and report["status"] == "SUCCESS"
     assert report["latest_materialization_run"] == run_id
