@@ -189,7 +189,7 @@ def test_a_run_killed_during_dbt_does_not_block_the_next_run(home):
     assert dead.status == DagsterRunStatus.STARTED and _holders(instance) == {dead.run_id}
 
     second = subprocess.run(
-        [PY, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=150
+        [PY, "-m", "orchestration.cli", "run"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
     )
 
     assert second.returncode == 0, second.stdout + second.stderr
