@@ -54,7 +54,8 @@ def test_importing_the_code_location_runs_nothing_and_leaves_the_environment_alo
 def test_dbt_build_args_name_the_warehouse_and_the_refresh_window_as_vars():
     warehouse = WarehouseResource(path="/data/w.duckdb", memory_limit="3GB", engine="duckdb")
     args = dbt_build_args("2022-03-01", False, warehouse.dbt_vars(), warehouse.dbt_target)
-    assert args[:4] == ["build", "--target", "local", "--vars"] and len(args) == 5
+    assert args[:4] == ["build", "--target", "local", "--vars"] and len(args) == 7
+    assert args[5:] == ["--exclude-resource-type", "unit_test"], "unit tests run in CI, not every night"
     assert json.loads(args[4]) == {"refresh_from": "2022-03-01", PATH_VAR: "/data/w.duckdb", MEMORY_VAR: "3GB"}
 
 

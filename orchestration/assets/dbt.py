@@ -140,7 +140,8 @@ def dbt_build_args(refresh_from: str | None, full_refresh: bool, warehouse_vars:
     """The `dbt build` arguments of one step: the engine's target, and the warehouse as vars that
     profiles.yml reads (`WarehouseResource.dbt_vars`), so the invocation builds what this run is
     configured with and the process environment is left alone. No selection: dagster-dbt adds the
-    step's selected models itself."""
+    step's selected models itself. dbt's unit tests prove the models' logic on fixed inputs: they run in
+    CI (`tests/test_dbt_unit.py`), not every night, where they would only repeat the same proof."""
     dbt_vars = {"refresh_from": refresh_from, **warehouse_vars}
     return [
         "build",
@@ -148,6 +149,8 @@ def dbt_build_args(refresh_from: str | None, full_refresh: bool, warehouse_vars:
         target,
         "--vars",
         json.dumps(dbt_vars, sort_keys=True),
+        "--exclude-resource-type",
+        "unit_test",
         *(["--full-refresh"] if full_refresh else []),
     ]
 
