@@ -120,6 +120,7 @@ def test_concordance_groups_on_the_real_hs2022_concordance_stay_small_and_conver
         "build",
         "--select",
         "stg_hs_concordance",
+        "int_hs6_concordance_edges",
         "int_hs6_concordance_groups",
         warehouse=db,
         target=tmp_path / "target",

@@ -1,6 +1,6 @@
 {#-
   Concordance groups between each older HS edition and the national one: the connected components of
-  the correspondence (old code <-> new code). Where an old code splits into several new codes, both
+  the correspondence (old code <-> new code, int_hs6_concordance_edges). Where an old code splits into several new codes, both
   sides are compared at the group, instead of inventing a split of the partner's figure. Components are
   found by label propagation (the smallest national code spreads through the group); `converged` says
   whether the last pass still changed a label, and a data test requires it never does.
@@ -9,34 +9,8 @@
 
 with
 
-correspondence as (
-    select distinct vintage_before as hs_vintage, hs6_after, hs6_before
-    from {{ ref('stg_hs_concordance') }}
-    where vintage_after = '{{ var("national_hs_vintage") }}'
-      and vintage_before is not null
-      and vintage_before <> '{{ var("national_hs_vintage") }}'
-),
-
-fan_in as (
-    select hs_vintage, hs6_after, count(*) as sources
-    from correspondence
-    group by hs_vintage, hs6_after
-),
-
-scored as (
-    select
-        correspondence.*,
-        fan_in.sources,
-        max(case when fan_in.sources <= {{ var('mirror')['concordance_max_sources'] }} then 1 else 0 end)
-            over (partition by correspondence.hs_vintage, correspondence.hs6_before) as has_ordinary_successor
-    from correspondence
-    inner join fan_in on fan_in.hs_vintage = correspondence.hs_vintage and fan_in.hs6_after = correspondence.hs6_after
-),
-
 edges as (
-    select hs_vintage, hs6_after, hs6_before
-    from scored
-    where sources <= {{ var('mirror')['concordance_max_sources'] }} or has_ordinary_successor = 0
+    select * from {{ ref('int_hs6_concordance_edges') }}
 ),
 
 after_0 as (
