@@ -7,6 +7,7 @@
 
 {% macro in_refresh_window(expression, grain='day') -%}
     {%- set start = var('refresh_from', none) -%}
+    {%- set grain = window_grain(grain) -%}
     {%- if not is_incremental() -%}
         true
     {%- elif start is none -%}
@@ -49,16 +50,35 @@
 {%- endmacro %}
 
 {#-
-  The config of a model rebuilt by window (`window_incremental('lodged_date')`, grain day or month, or
-  'month_index'), in each engine's native way: DuckDB deletes the window, then appends it; Spark
-  partitions the table by the window's column and overwrites the partitions the rebuilt window holds
-  (Parquet tables cannot delete rows; `insert_overwrite` with dynamic partition overwrite).
+  The grain a window of days is rebuilt at. Spark overwrites whole partitions, and its tables are
+  partitioned by month: one partition per day cost every scan of a table about a second of metastore
+  and file listing (on local Spark, 1.2 s for six months of days against 0.2 s for the same rows in one file), so on Spark a window
+  of days starts on the first of its month.
 -#}
-{% macro window_incremental(column, grain='day') -%}
-    {{ return(adapter.dispatch('window_incremental')(column, grain)) }}
+{% macro window_grain(grain) -%}
+    {{ return(adapter.dispatch('window_grain')(grain)) }}
 {%- endmacro %}
 
-{% macro default__window_incremental(column, grain) -%}
+{% macro default__window_grain(grain) -%}
+    {{ return(grain) }}
+{%- endmacro %}
+
+{% macro spark__window_grain(grain) -%}
+    {{ return('month' if grain == 'day' else grain) }}
+{%- endmacro %}
+
+{#-
+  The config of a model rebuilt by window (`window_incremental('lodged_date')`, grain day or month, or
+  'month_index'), in each engine's native way: DuckDB deletes the window, then appends it; Spark
+  partitions the table by `partition_by` (a month column of the model; else the window's column) and
+  overwrites the partitions the rebuilt window holds (Parquet tables cannot delete rows;
+  `insert_overwrite` with dynamic partition overwrite).
+-#}
+{% macro window_incremental(column, grain='day', partition_by=none) -%}
+    {{ return(adapter.dispatch('window_incremental')(column, grain, partition_by)) }}
+{%- endmacro %}
+
+{% macro default__window_incremental(column, grain, partition_by) -%}
     {%- if grain == 'month_index' -%}
         {%- set hook = "{{ delete_refresh_month_index('" ~ column ~ "') }}" -%}
     {%- else -%}
@@ -67,9 +87,9 @@
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'append', 'pre_hook': hook}) }}
 {%- endmacro %}
 
-{% macro spark__window_incremental(column, grain) -%}
+{% macro spark__window_incremental(column, grain, partition_by) -%}
     {{ return({
         'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite', 'file_format': 'parquet',
-        'partition_by': [column],
+        'partition_by': [partition_by or column],
     }) }}
 {%- endmacro %}

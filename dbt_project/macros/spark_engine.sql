@@ -16,9 +16,14 @@
 {% macro spark__register_sources() -%}
     {%- if execute -%}
         {%- set root = var('customs_spark_exchange', env_var('CUSTOMS_SPARK_EXCHANGE', '../var/spark/exchange')) -%}
-        {%- for name in var('spark_sources', []) -%}
+        {%- set names = var('spark_sources', []) -%}
+        {%- set schemas = [] -%}
+        {%- for name in names if name.split('.')[0] not in schemas -%}
+            {%- do schemas.append(name.split('.')[0]) -%}
+            {%- do run_query('create database if not exists ' ~ schemas[-1]) -%}
+        {%- endfor -%}
+        {%- for name in names -%}
             {%- set schema, table = name.split('.') -%}
-            {%- do run_query('create database if not exists ' ~ schema) -%}
             {%- do run_query('drop table if exists ' ~ name) -%}
             {%- do run_query("create table " ~ name ~ " using parquet location '" ~ root ~ "/" ~ schema ~ "/" ~ table ~ "'") -%}
         {%- endfor -%}

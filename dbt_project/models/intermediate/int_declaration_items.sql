@@ -4,7 +4,7 @@
   at the peg and unit values per kg. Read by both the mirror and the risk models.
   Incremental: rebuilt from the earliest changed lodgement day (macros/refresh_window.sql).
 -#}
-{{ config(**window_incremental('lodged_date')) }}
+{{ config(**window_incremental('lodged_date', partition_by='lodged_month')) }}
 
 with
 

@@ -1,10 +1,10 @@
 {#-
   Declaration items as loaded, renamed and typed: the lodgement date and HS6/HS4/HS2 read off the
   national tariff line. Countries, rates and values derived from them are added in
-  int_declaration_items. Incremental: rebuilt from the earliest changed lodgement day
-  (macros/refresh_window.sql).
+  int_declaration_items. Incremental: rebuilt from the earliest changed lodgement day (on Spark from
+  the first of its month, the table's partition; macros/refresh_window.sql).
 -#}
-{{ config(**window_incremental('lodged_date')) }}
+{{ config(**window_incremental('lodged_date', partition_by='lodged_month')) }}
 
 with
 
@@ -21,6 +21,7 @@ renamed as (
         flow,
         lodged_at,
         cast(lodged_at as date) as lodged_date,
+        cast({{ dbt.date_trunc('month', 'cast(lodged_at as date)') }} as date) as lodged_month,
         released_at,
         office_code,
         procedure_code,

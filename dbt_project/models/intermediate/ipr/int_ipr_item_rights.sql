@@ -6,7 +6,7 @@
   Incremental: rebuilt from the earliest changed lodgement day; a new register rebuilds everything (a
   reference snapshot changes every day).
 -#}
-{{ config(**window_incremental('lodged_date')) }}
+{{ config(**window_incremental('lodged_date', partition_by='lodged_month')) }}
 
 {% set fuzzy_min_length = var('ipr')['fuzzy_min_length'] %}
 
@@ -17,6 +17,7 @@ items as (
         declaration_id,
         item_no,
         lodged_date,
+        lodged_month,
         hs2,
         hs4,
         hs6,
@@ -109,6 +110,7 @@ select
     items.declaration_id,
     items.item_no,
     items.lodged_date,
+    items.lodged_month,
     touching.recordation_id,
     brand_matches.named_as is not null as brand_named,
     brand_matches.named_as,

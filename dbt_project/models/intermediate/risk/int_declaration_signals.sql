@@ -24,7 +24,7 @@
   `trader_history_ratio` (`declarant_history_ratio`) times it.
 -#}
 {% set r = var('risk') %}
-{{ config(on_schema_change='sync_all_columns', **window_incremental('lodged_date', grain='month')) }}
+{{ config(on_schema_change='sync_all_columns', **window_incremental('lodged_date', grain='month', partition_by='month_index')) }}
 
 with
 

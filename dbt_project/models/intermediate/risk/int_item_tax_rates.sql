@@ -4,12 +4,12 @@
   the GCC preference pay no duty, and a procedure may relieve duty or VAT (seed `procedure_codes`).
   Exports pay neither. Rates are looked up once per tariff line and day, not per item.
 -#}
-{{ config(**window_incremental('lodged_date')) }}
+{{ config(**window_incremental('lodged_date', partition_by='lodged_month')) }}
 
 with
 
 items as (
-    select declaration_id, item_no, flow, hs_code, lodged_date, origin_is_gcc, preference_code, procedure_code
+    select declaration_id, item_no, flow, hs_code, lodged_date, lodged_month, origin_is_gcc, preference_code, procedure_code
     from {{ ref('int_declaration_items') }}
     where {{ in_refresh_window('lodged_date') }}
 ),
@@ -43,6 +43,7 @@ select
     declaration_id,
     item_no,
     lodged_date,
+    lodged_month,
     mfn_duty_rate,
     has_gcc_preference,
     procedure_duty_exempt,
