@@ -16,9 +16,11 @@ separate step. Each split costs one more dbt invocation (about 5 s) per run.
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -58,12 +60,20 @@ def dbt_project() -> DbtProject:
 
 class _EnvironmentsDbt(DagsterDbtProjectPreparer):
     """Parses with this environment's dbt: `dagster dev` started as `.venv/bin/dagster` (`make ui`) has
-    no dbt on its PATH, and the default preparer looks there."""
+    no dbt on its PATH, and the default preparer looks there. dbt parses into a folder of its own and
+    the files it wrote replace the target's whole: every other process (a run, the command line) reads
+    target/manifest.json at import, and dbt writes it in place, so a reader could find half a file."""
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-            self._prepare_project_cli_args, target_path=project.target_path
-        ).wait()
+        target = Path(project.project_dir) / project.target_path
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as private:
+            DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+                self._prepare_project_cli_args, target_path=Path(private)
+            ).wait()
+            artifacts = [f for f in Path(private).iterdir() if f.suffix in (".json", ".msgpack")]  # not its log
+            for written in sorted(artifacts, key=lambda f: f.name == "manifest.json"):  # the manifest last
+                os.replace(written, target / written.name)
 
 
 @cache
