@@ -58,11 +58,15 @@ test-fast: setup  ## about a minute: lint, the pure-function and small-load test
 	$(VENV)/bin/ruff check orchestration tests benchmarks
 	$(PY) -m pytest -m fast -q
 
+# pytest-xdist workers (TEST_WORKERS=0: serial, in this process). Each xdist group (tests/conftest.py) runs
+# whole on one worker, the costliest first: --no-loadscope-reorder keeps that order (xdist would put the
+# groups with the most tests first).
+TEST_WORKERS ?= 2
 test: setup $(VENV)/.spark  ## lint (Python and SQL), then the test suite, Spark's included (scale runs are in the benchmark)
 	$(VENV)/bin/ruff check orchestration tests benchmarks
 	@mkdir -p $(CUSTOMS_VAR_DIR)  # the dbt templater connects to a warehouse: a throwaway one
 	cd $(DBT_DIR) && CUSTOMS_DUCKDB_PATH=$(CUSTOMS_VAR_DIR)/sqlfluff.duckdb ../$(VENV)/bin/sqlfluff lint models macros tests
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 ui: setup  ## the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000

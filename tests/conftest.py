@@ -15,6 +15,83 @@ SMALL = DemoConfig(items=8_000, months=6)
 TINY = DemoConfig(items=2_000, months=2)  # for tests that run the command line end to end
 
 
+# `make test` runs the suite on pytest-xdist workers with `--dist loadgroup`: each xdist group runs whole on
+# one worker, so a session or module fixture is built once. Groups are handed out in the order of the
+# collection, each worker taking the next when it is nearly done, so the costliest go first (longest-first:
+# both workers then finish at about the same time). Minutes as measured in a `make test` here on 2 workers,
+# the machine shared with another Spark run (Spark's nightly test, in the first group, is 18 serial on its own):
+BUILT_WAREHOUSE_GROUP = "built_warehouse"  # every test on the one built warehouse, Spark's included
+LONGEST_FIRST = (
+    BUILT_WAREHOUSE_GROUP,  # 39
+    "test_browser",  # 12
+    "test_incremental",  # 10
+    "test_governance",  # 10
+    "test_risk_model",  # 6
+    "test_kcs_end_to_end",  # skipped in that run (no ../shared), a warehouse of its own
+    "test_crash_recovery",  # 2
+    "test_cli",  # 1.3
+    "test_pipeline",
+    "test_bad_input",
+    "test_dagster_postgres",
+    "test_dbt_unit",
+    "test_comtrade",
+)  # then the other groups (under 15 s each), in the order collected
+
+
+def xdist_group(item: pytest.Item) -> str:
+    """The group `item` runs in: its own `xdist_group` mark's, else the built warehouse's if it uses that
+    session fixture (directly or through another fixture), else its module's."""
+    mark = item.get_closest_marker("xdist_group")
+    if mark:
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    if "built_warehouse" in item.fixturenames:  # the closure: spark_nightly's tests too
+        return BUILT_WAREHOUSE_GROUP
+    return item.path.stem
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The one place where tests are put in xdist groups and the groups in order (also when serial)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    groups = {}
+    for item in items:
+        groups[item] = xdist_group(item)
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(groups[item]))
+    first_seen = {}
+    for item in items:
+        first_seen.setdefault(groups[item], len(first_seen))
+    order = {item: i for i, item in enumerate(items)}
+    items.sort(key=lambda i: (rank.get(groups[i], len(rank)), first_seen[groups[i]], order[i]))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On an xdist worker with `--dist loadgroup`: xdist carries each test's group in its id (`...@group`).
+    Where it did not (pytest 9.2 with xdist 3.8), the groups would be split across the workers silently,
+    each building the built warehouse and Spark's run again: refuse to run instead."""
+    if getattr(session.config.option, "loadgroup", False) and any("@" not in item.nodeid for item in session.items):
+        raise pytest.UsageError(
+            "pytest-xdist's --dist loadgroup put no group into the tests' ids (pytest-dev/pytest-xdist#1386): "
+            "run serially (TEST_WORKERS=0) or with a pytest that xdist supports"
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_defaults(tmp_path_factory) -> Path:
+    """The default var folder and Dagster home, for every test that sets no paths of its own, are this
+    session's (this worker's) own, never the repository's var/: that is the developer's warehouse, key and
+    Dagster history (`make` points there), and another worker would share it (a pseudonymisation key made
+    twice at once, a Dagster home's SQLite schema created twice at once)."""
+    var = tmp_path_factory.mktemp("default") / "var"
+    home = var / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")  # as `make` does
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CUSTOMS_VAR_DIR", str(var))
+        mp.setenv("DAGSTER_HOME", str(home))
+        yield var
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 from dagster._core.execution.api import create_execution_plan
@@ -18,36 +20,48 @@ from orchestration.checks import gx_checks
 from orchestration.definitions import defs
 from orchestration.quality.parameters import AS_OF_TAG, as_of_date
 from orchestration.resources import MEMORY_VAR, PATH_VAR, SPARK_EXCHANGE_VAR, SPARK_WAREHOUSE_VAR, WarehouseResource
-from orchestration.settings import REPO_ROOT
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT
 
 # Imports the libraries first (dagster's vendored croniter runs `file`, numpy sets and unsets an
 # OpenBLAS variable), then records every subprocess and environment write the location's own modules
-# make. The manifest is made to look stale meanwhile: loading must then warn, not parse.
+# make. It runs in a copy of the code location whose manifest looks stale: loading must then warn, not
+# parse. (A copy: the repository's manifest is read by every other process of the suite meanwhile.)
 AUDITED_IMPORT = """
 import json, os, sys
 import dagster, dagster_dbt, numpy
-manifest = "dbt_project/target/manifest.json"
-times = os.stat(manifest)
-os.utime(manifest, (0, 0))
 seen = []
 sys.addaudithook(lambda event, args: seen.append([event, str(args[0])]) if event in
                  ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.putenv", "os.unsetenv") else None)
 before = dict(os.environ)
-try:
-    import orchestration.definitions
-finally:
-    os.utime(manifest, ns=(times.st_atime_ns, times.st_mtime_ns))
-print(json.dumps({"events": seen, "environ_changed": dict(os.environ) != before}))
+import orchestration.definitions
+print(json.dumps({"events": seen, "environ_changed": dict(os.environ) != before,
+                  "location": orchestration.definitions.__file__}))
 """
 
 
-def test_importing_the_code_location_runs_nothing_and_leaves_the_environment_alone():
+def _code_location_copy(root: Path) -> Path:
+    """The code location, its dbt project and GX suites, and the parsed manifest under `root`."""
+    ignore = shutil.ignore_patterns("__pycache__", "target", "logs")
+    for name in ("orchestration", "dbt_project", "expectations"):
+        shutil.copytree(REPO_ROOT / name, root / name, ignore=ignore)
+    (root / "dbt_project" / "target").mkdir()
+    shutil.copy2(DBT_PROJECT_DIR / "target" / "manifest.json", root / "dbt_project" / "target" / "manifest.json")
+    return root
+
+
+def test_importing_the_code_location_runs_nothing_and_leaves_the_environment_alone(tmp_path):
+    location = _code_location_copy(tmp_path / "repo")
+    os.utime(location / "dbt_project" / "target" / "manifest.json", (0, 0))  # older than every dbt file
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_IS_DEV_CLI"}  # `dagster dev` parses on load
     done = subprocess.run(
-        [sys.executable, "-c", AUDITED_IMPORT], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", AUDITED_IMPORT], cwd=location, env=env, capture_output=True, text=True, check=True
     )
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report == {"events": [], "environ_changed": False}
+    assert report == {
+        "events": [],
+        "environ_changed": False,
+        "location": str(location / "orchestration" / "definitions.py"),  # the copy, not the installed one
+    }
     assert "run `make setup` to parse it again" in done.stderr
 
 

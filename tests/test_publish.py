@@ -178,7 +178,19 @@ def test_a_killed_publication_leaves_the_last_version_current_and_is_cleaned_up(
     assert current_version_dir(target).name == second["version"] and _tags(target / "current") == {"B"}
 
 
-def test_dbt_target_keeps_only_the_latest_invocation_folders(tmp_path):
+def _invocation(target: Path, name: str, minutes_ago: float, finished: bool) -> str:
+    """An invocation folder last changed `minutes_ago`, with dbt's last file if `finished`."""
+    folder, when = target / name, time.time() - 60 * minutes_ago
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{}")  # written when dbt has parsed, long before it finishes
+    if finished:
+        (folder / "run_results.json").write_text("{}")
+        os.utime(folder / "run_results.json", (when, when))
+    os.utime(folder, (when, when))
+    return name
+
+
+def test_dbt_target_keeps_only_the_latest_finished_invocation_folders(tmp_path):
     target = tmp_path / "target"
     dbt_files = ["manifest.json", "partial_parse.msgpack", "semantic_manifest.json", "perf_info.json"]
     for name in dbt_files:
@@ -188,10 +200,27 @@ def test_dbt_target_keeps_only_the_latest_invocation_folders(tmp_path):
     outside_a_run = dbt_resource._get_unique_target_path(context=None).name  # the installed naming
     names = [f"dbt_staging-{i:07x}-{i + 1:07x}" for i in range(5)] + [outside_a_run]
     for age, name in enumerate(reversed(names)):
-        (target / name).mkdir()
-        (target / name / "run_results.json").write_text("{}")
-        os.utime(target / name, (time.time() - 60 * age, time.time() - 60 * age))
+        _invocation(target, name, minutes_ago=age, finished=True)
     in_use = target / names[0]  # the oldest, yet in use
     removed = prune_invocation_folders(target, keep=2, in_use=in_use)
     assert sorted(p.name for p in removed) == sorted(names[1:4])
     assert sorted(p.name for p in target.iterdir()) == sorted([*dbt_files, "compiled", names[0], *names[4:]])
+
+
+def test_pruning_never_removes_the_folder_of_an_invocation_that_may_still_be_running(tmp_path):
+    """Two runs at once (or two test workers) share dbt's target folder: a run's pruning must spare the
+    folder another run's dbt is working in, however old its start, and only a long-abandoned one goes."""
+    target = tmp_path / "target"
+    target.mkdir()
+    running = _invocation(target, "dbt_warehouse-aaaaaaa-bbbbbbb", minutes_ago=90, finished=False)  # a Spark build
+    just_started = _invocation(target, "ccccccc", minutes_ago=0, finished=False)
+    killed = _invocation(target, "dbt_staging-ddddddd-eeeeeee", minutes_ago=4 * 24 * 60, finished=False)
+    done = [_invocation(target, f"dbt_scored-{i:07x}-fffffff", minutes_ago=30 - i, finished=True) for i in range(4)]
+    mine = target / done[-1]
+
+    removed = prune_invocation_folders(target, keep=2, in_use=mine)
+
+    assert sorted(p.name for p in removed) == sorted([killed, *done[:2]])
+    assert sorted(p.name for p in target.iterdir()) == sorted([running, just_started, *done[2:]])
+    # keeping none: every finished folder but the caller's, and still none that may be running
+    assert prune_invocation_folders(target, keep=0, in_use=mine) == [target / done[2]]

@@ -16,9 +16,12 @@ separate step. Each split costs one more dbt invocation (about 5 s) per run.
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -38,6 +41,8 @@ from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the environment's dbt, activated or not
 DBT_INVOCATIONS_KEPT = 4  # two nightly runs' worth, to read their logs and run results
+# an invocation folder without run results, untouched this long, is a killed run's: longer than any run
+DBT_INVOCATION_STALE_AFTER = 3 * 24 * 3600.0
 # dagster-dbt's folder per invocation: `<op>-<run id[:7]>-<uuid[:7]>`, or `<uuid[:7]>` outside a run
 _INVOCATION_DIR = re.compile(r"(\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
 PROJECT_FILES = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
@@ -55,12 +60,20 @@ def dbt_project() -> DbtProject:
 
 class _EnvironmentsDbt(DagsterDbtProjectPreparer):
     """Parses with this environment's dbt: `dagster dev` started as `.venv/bin/dagster` (`make ui`) has
-    no dbt on its PATH, and the default preparer looks there."""
+    no dbt on its PATH, and the default preparer looks there. dbt parses into a folder of its own and
+    the files it wrote replace the target's whole: every other process (a run, the command line) reads
+    target/manifest.json at import, and dbt writes it in place, so a reader could find half a file."""
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-            self._prepare_project_cli_args, target_path=project.target_path
-        ).wait()
+        target = Path(project.project_dir) / project.target_path
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".parse-", dir=target) as private:
+            DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+                self._prepare_project_cli_args, target_path=Path(private)
+            ).wait()
+            artifacts = [f for f in Path(private).iterdir() if f.suffix in (".json", ".msgpack")]  # not its log
+            for written in sorted(artifacts, key=lambda f: f.name == "manifest.json"):  # the manifest last
+                os.replace(written, target / written.name)
 
 
 @cache
@@ -212,15 +225,26 @@ def _hand_over(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     return written
 
 
-def prune_invocation_folders(target: Path, keep: int, in_use: Path) -> list[Path]:
-    """Delete all but the `keep` most recent invocation folders under dbt's `target` (dagster-dbt gives
-    each invocation its own, about 13 MB, never removed), never `in_use`. dbt's own files and folders
-    there (manifest.json, partial_parse.msgpack, compiled/) do not look like invocation folders and stay."""
-    folders = sorted(
-        (d for d in target.iterdir() if d.is_dir() and _INVOCATION_DIR.fullmatch(d.name)),
-        key=lambda d: d.stat().st_mtime,
-    )
-    doomed = [d for d in folders[: max(len(folders) - keep, 0)] if d.resolve() != in_use.resolve()]
+def prune_invocation_folders(
+    target: Path, keep: int, in_use: Path, stale_after: float = DBT_INVOCATION_STALE_AFTER
+) -> list[Path]:
+    """Delete the invocation folders under dbt's `target` (dagster-dbt gives each invocation its own,
+    about 13 MB, never removed) that no invocation can still be using: finished ones (dbt wrote their
+    `run_results.json`, its last file) but the `keep` most recently finished, and unfinished ones whose
+    folder has not changed for `stale_after` seconds (a killed run's: no run lasts that long). Never
+    `in_use`, and never a folder without `run_results.json` younger than that: another run, or another
+    step of this one, may be running dbt in it right now. dbt's own files and folders there
+    (manifest.json, partial_parse.msgpack, compiled/) do not look like invocation folders and stay."""
+    finished, stale, now = [], [], time.time()
+    for folder in (d for d in target.iterdir() if d.is_dir() and _INVOCATION_DIR.fullmatch(d.name)):
+        try:
+            finished.append(((folder / "run_results.json").stat().st_mtime, folder))
+        except FileNotFoundError:
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile, by another run's pruning
+                if now - folder.stat().st_mtime > stale_after:
+                    stale.append(folder)
+    older = [folder for _, folder in sorted(finished, key=lambda pair: pair[0])[: max(len(finished) - keep, 0)]]
+    doomed = [d for d in older + stale if d.resolve() != in_use.resolve()]
     for folder in doomed:
         shutil.rmtree(folder, ignore_errors=True)
     return doomed
