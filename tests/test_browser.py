@@ -86,7 +86,8 @@ def deployment(tmp_path_factory, small_demo_master):
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        # about 3 minutes alone; beside the other test worker's Spark run it took 541 s and once over 600 s
+        timeout=1200,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
