@@ -212,9 +212,10 @@ def home(tmp_path, monkeypatch) -> Path:
     return home
 
 
-def run_dbt(*args: str, warehouse: Path, target: Path):
-    """This environment's dbt on the project, against `warehouse`, its artifacts in `target` (so that
-    a test never touches the project's own target folder); the finished process."""
+def run_dbt(*args: str, target: Path, warehouse: Path | None = None, timeout: float | None = None):
+    """This environment's dbt on the project, its artifacts in `target` (so that a test never touches
+    the project's own target folder), against `warehouse` (else `args` name the warehouse in their own
+    `--vars`); the finished process."""
     import json
     import subprocess
 
@@ -230,10 +231,10 @@ def run_dbt(*args: str, warehouse: Path, target: Path):
             *project,
             "--target-path",
             str(target),
-            "--vars",
-            json.dumps({"customs_duckdb_path": str(warehouse)}),
+            *(["--vars", json.dumps({"customs_duckdb_path": str(warehouse)})] if warehouse else []),
         ],
         capture_output=True,
         text=True,
         cwd=DBT_PROJECT_DIR,
+        timeout=timeout,
     )

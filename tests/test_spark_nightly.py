@@ -17,15 +17,17 @@ import sys
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.assets.dbt import DBT_EXECUTABLE
+from orchestration.assets.dbt import dbt_build_args
 from orchestration.assets.publish import current_version_dir
 from orchestration.engines import spark as spark_engine
+from orchestration.resources import WarehouseResource
 from orchestration.settings import DBT_PROJECT_DIR
-from tests.conftest import SMALL, materialize_nightly
+from tests.conftest import SMALL, materialize_nightly, run_dbt
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
@@ -57,47 +59,28 @@ DAY_MODELS = ["stg_declaration_items", "int_declaration_items", "int_item_tax_ra
 def _rebuild_days_on_spark(var, since: date) -> dict:
     """An incremental rebuild on Spark of the models windowed by day, from a day in the middle of a
     month (`insert_overwrite` of month partitions: the window must start on the first of that month,
-    or the month's earlier days would be lost); then the DuckDB file's views over the new files. Every
-    equality test below reads the result. Returns the partition folders' files before and after."""
-    warehouse = var / "spark" / "warehouse"
-    folder = warehouse / "staging.db" / "stg_declaration_items"
-    before = {d.name: sorted(f.name for f in d.glob("*.parquet")) for d in folder.iterdir() if d.is_dir()}
-    dbt_vars = {
-        "customs_duckdb_path": str(var / "warehouse.duckdb"),
-        "customs_spark_warehouse": str(warehouse),
-        "customs_spark_exchange": str(var / "spark" / "exchange"),
-        "refresh_from": since.isoformat(),
-    }
-    done = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "--no-use-colors",
-            "build",
-            "--target",
-            "spark",
-            "--select",
-            *DAY_MODELS,
-            "--exclude-resource-type",
-            "unit_test",
-            "--vars",
-            json.dumps(dbt_vars),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(var / "dbt_rebuild"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=DBT_PROJECT_DIR,
-        timeout=900,
+    or the month's earlier days would be lost), with the nightly's own `dbt build` arguments; then the
+    DuckDB file's views over the new files. Every equality test below reads the result. Returns the
+    partition folders' files before and after."""
+    warehouse = WarehouseResource(
+        path=str(var / "warehouse.duckdb"),
+        engine="spark",
+        spark_warehouse=str(var / "spark" / "warehouse"),
+        spark_exchange=str(var / "spark" / "exchange"),
     )
+    folder = Path(warehouse.spark_warehouse) / "staging.db" / "stg_declaration_items"
+    before = _partition_files(folder)
+    args = dbt_build_args(since.isoformat(), False, warehouse.dbt_vars(), warehouse.dbt_target)
+    done = run_dbt(*args, "--select", *DAY_MODELS, target=var / "dbt_rebuild", timeout=900)
     assert done.returncode == 0, done.stdout[-3000:]
-    with duckdb.connect(str(var / "warehouse.duckdb")) as con:
-        spark_engine.link_tables(con, warehouse)
-    after = {d.name: sorted(f.name for f in d.glob("*.parquet")) for d in folder.iterdir() if d.is_dir()}
-    return {"since": since, "before": before, "after": after}
+    with warehouse.connect() as con:
+        spark_engine.link_tables(con, Path(warehouse.spark_warehouse))
+    return {"since": since, "before": before, "after": _partition_files(folder)}
+
+
+def _partition_files(table: Path) -> dict[str, list[str]]:
+    """The Parquet files in each partition folder of a Spark table."""
+    return {d.name: sorted(f.name for f in d.glob("*.parquet")) for d in table.iterdir() if d.is_dir()}
 
 
 def _value(v):

@@ -52,8 +52,8 @@
 {#-
   The grain a window of days is rebuilt at. Spark overwrites whole partitions, and its tables are
   partitioned by month: one partition per day cost every scan of a table about a second of metastore
-  and file listing (on local Spark, 1.2 s for six months of days against 0.2 s for the same rows in one file), so on Spark a window
-  of days starts on the first of its month.
+  and file listing (on local Spark, 1.0-1.5 s for six months of days against 0.2-0.3 s for the same
+  rows in one file), so on Spark a window of days starts on the first of its month.
 -#}
 {% macro window_grain(grain) -%}
     {{ return(adapter.dispatch('window_grain')(grain)) }}
