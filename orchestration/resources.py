@@ -5,8 +5,9 @@ DuckDB allows one writing process per file, and a reader in another process conf
 Every step that opens the warehouse therefore runs in the `WAREHOUSE_POOL` concurrency pool (limit 1,
 see `dagster.yaml`), so a run launched from the UI waits for the nightly run instead of failing on
 the lock; BI tools read a published copy, never this file. With `engine = spark` the models are built by
-Spark (dbt-spark) and the DuckDB file keeps what the loader and the Python assets write, and views
-over Spark's tables (orchestration/engines/spark.py): the assets, checks and jobs are the same.
+Spark (dbt-spark), the loader checks each load's rows on Spark, and the DuckDB file keeps what the
+loader and the Python assets write, and views over Spark's tables (orchestration/engines/spark.py):
+the assets, checks and jobs are the same.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from orchestration import settings
+from orchestration.engines import spark
+from orchestration.ingest.loader import Validate, validate_in_duckdb
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 # dbt_project/profiles.yml reads these vars first (then the environment), so each dbt invocation names
@@ -71,6 +74,14 @@ class WarehouseResource(ConfigurableResource):
         if self.engine == "spark":
             names |= {SPARK_WAREHOUSE_VAR: self.spark_warehouse, SPARK_EXCHANGE_VAR: self.spark_exchange}
         return names
+
+    @property
+    def validate(self) -> Validate:
+        """What types and checks the rows of a load: the engine that builds the models."""
+        if self.dbt_target == "spark":
+            spark.require_spark()
+            return spark.validator(Path(self.spark_warehouse))
+        return validate_in_duckdb
 
     @property
     def restricted_path(self) -> Path:

@@ -261,7 +261,7 @@ def _load_asset(contract: Contract, files_for, partitions_def=None, extra_specs=
                         f"{len(others)} new or re-delivered file(s) of other days load too, and what is built on "
                         f"them rebuilds from their day: {', '.join(others[:10])}{' ...' if len(others) > 10 else ''}"
                     )
-            report = load_files(con, contract, files, warehouse.restricted_path)
+            report = load_files(con, contract, files, warehouse.restricted_path, warehouse.validate)
             incomplete = incomplete_years(landing.root) if contract is contracts.PARTNER_TRADE else None
             warnings = delivery_warnings(report, removed_files(con, contract.table, present), incomplete)
         _log(context, report, warnings)
@@ -343,7 +343,7 @@ def raw_reference_tables(context: AssetExecutionContext, warehouse: WarehouseRes
         for key in sorted(context.selected_asset_keys, key=lambda k: k.to_user_string()):
             contract = _REFERENCE_BY_KEY[key]
             files = reference_files(landing.root, contract.table)
-            report = load_files(con, contract, files, warehouse.restricted_path)
+            report = load_files(con, contract, files, warehouse.restricted_path, warehouse.validate)
             warnings = delivery_warnings(report, [])
             _log(context, report, warnings)
             yield MaterializeResult(asset_key=key, metadata=load_metadata(report))

@@ -1,6 +1,7 @@
 """Apache Spark as the engine of the transformations (`CUSTOMS_ENGINE=spark`, dbt-spark).
 
-The loader (input contracts, quarantine, keys) writes the raw layer into the DuckDB file, and the
+The loader (input contracts, quarantine, keys) writes the raw layer into the DuckDB file, having typed
+and checked the rows of each load on Spark (`validator`: the contracts' query in Spark's SQL), and the
 Python assets write the learned model's scores, the party graph's communities and the quality history
 there too. Before each dbt step, every table dbt reads that no model builds is handed to Spark as
 Parquet under the exchange folder (`<exchange>/<schema>/<table>/`), where the Spark target registers it
@@ -23,6 +24,9 @@ from pathlib import Path
 import duckdb
 
 from orchestration import settings
+from orchestration.ingest.dialect import raw_tables, reference_view, to_spark
+from orchestration.ingest.loader import CHECKED
+from orchestration.ingest.readers import STAGE
 from orchestration.quality.results import RULE_RESULTS_TABLE, VALIDATION_RUNS_TABLE
 
 COLUMNS_TABLE = ("main", "dbt_relation_columns")  # written by the on-run-end hook record_relation_columns
@@ -160,14 +164,12 @@ def link_tables(con: duckdb.DuckDBPyConnection, spark_warehouse: Path) -> list[s
     return linked
 
 
-def quality_session(spark_warehouse: Path, exchange: Path):
-    """This process's Spark session for the quality checks. Its catalog is in memory (the embedded
-    metastore of the dbt steps admits one process at a time) and holds, under their own names, every
-    table Spark built and every table handed over, so that a rule's query may name any of them; they
-    are registered again whenever a dbt step has built or handed over since."""
+def session(spark_warehouse: Path):
+    """This process's Spark session, for the loader's validation and the quality checks. Its catalog is
+    in memory: the embedded metastore of the dbt steps admits one process at a time."""
     from pyspark.sql import SparkSession
 
-    spark = (
+    return (
         SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
         .appName("customs-quality")
         .config("spark.sql.catalogImplementation", "in-memory")
@@ -179,6 +181,40 @@ def quality_session(spark_warehouse: Path, exchange: Path):
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
+
+
+def validator(spark_warehouse: Path):
+    """The loader's `validate` on Spark: the staged rows and the reference tables the query reads go
+    to this process's session as Arrow, in memory (the stage holds clear party identifiers, which no
+    file outside the restricted store may), the query runs there in Spark's SQL, and the typed rows
+    with their reasons come back as the loader's `_checked`. Keys, the load log and the writes stay
+    beside the raw tables (orchestration.ingest.loader)."""
+
+    def validate(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+        spark = session(spark_warehouse)
+        views = {STAGE: f"SELECT * FROM {STAGE}"}
+        views |= {reference_view(t): f"SELECT * FROM raw.{t}" for t in raw_tables(sql)}
+        try:
+            for view, query in views.items():
+                spark.createDataFrame(con.sql(query).to_arrow_table()).createOrReplaceTempView(view)
+            checked = spark.sql(to_spark(sql)).toArrow()
+        finally:
+            for view in views:
+                spark.catalog.dropTempView(view)
+        con.register("_checked_arrow", checked)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS SELECT * FROM _checked_arrow")
+        finally:
+            con.unregister("_checked_arrow")
+
+    return validate
+
+
+def quality_session(spark_warehouse: Path, exchange: Path):
+    """This process's Spark session (`session`) for the quality checks. Its catalog holds, under their
+    own names, every table Spark built and every table handed over, so that a rule's query may name
+    any of them; they are registered again whenever a dbt step has built or handed over since."""
+    spark = session(spark_warehouse)
     tables = {
         key: (Path(spark_warehouse) / f"{key[0]}.db" / key[1], columns)
         for key, columns in recorded_columns(spark_warehouse).items()

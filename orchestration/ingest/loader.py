@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -43,10 +44,33 @@ LINEAGE = (
 INVISIBLE = "[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{202f}\\x{205f}\\x{3000}]"
 INTEGER_TEXT = "[+-]?[0-9]+([.]0*)?"
 NUMBER_TEXT = "[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"
+# dates and times as ISO 8601 writes them (a day of one or two digits, a time to the second or not,
+# an offset only after the seconds): what every engine parses alike; 'epoch', '2024-01' or '24:00' are not data
+DAY_TEXT = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+CLOCK_TEXT = "[ T]([01]?[0-9]|2[0-3]):[0-5][0-9]"
+SECONDS_TEXT = ":[0-5][0-9]([.][0-9]+)?"
+OFFSET_TEXT = "(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)"
+TYPED_TEXT = {  # the text a value of the type must be, before it is cast
+    "INTEGER": INTEGER_TEXT,
+    "BIGINT": INTEGER_TEXT,
+    "DECIMAL": NUMBER_TEXT,
+    "DOUBLE": NUMBER_TEXT,
+    "DATE": f"{DAY_TEXT}({CLOCK_TEXT}({SECONDS_TEXT})?)?",
+    "TIMESTAMP": f"{DAY_TEXT}({CLOCK_TEXT}({SECONDS_TEXT}{OFFSET_TEXT}?)?)?",
+}
 NOT_FINITE = "[+-]?(nan|inf|infinity)"
 ECHOED_LENGTH = 4  # longer values are shown only in the restricted store
 CHUNK_BYTES = 128 * 2**20  # delivered bytes typed and checked at once: a first load of 1M items is 4 chunks
 FLOAT_NOISE = 1e-12  # relative: a few thousand ulps of a double, far below any money's scale
+CHECKED = "_checked"  # the temp table of typed, staged rows and the reasons each breaks
+
+# builds `CHECKED` from the validating query (DuckDB's SQL) over the staged rows: `validate_in_duckdb`,
+# or another engine's (orchestration.engines.spark.validator)
+Validate = Callable[[duckdb.DuckDBPyConnection, str], None]
+
+
+def validate_in_duckdb(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS {sql}")
 
 
 @dataclass
@@ -158,9 +182,11 @@ def load_files(
     contract: Contract,
     files: list[LandingFile],
     restricted_path: Path | None = None,
+    validate: Validate = validate_in_duckdb,
 ) -> LoadReport:
     """Load `files` into `raw.<contract.table>`; see the module docstring for the guarantees. The
-    restricted store defaults to the one of the warehouse file (`settings.restricted_path`)."""
+    restricted store defaults to the one of the warehouse file (`settings.restricted_path`); `validate`
+    says which engine types and checks the rows."""
     ensure_tables(con, contract)
     load_id = uuid.uuid4().hex
     report = LoadReport(contract.table, load_id)
@@ -179,7 +205,7 @@ def load_files(
         for chunk in chunks(pending, CHUNK_BYTES):
             rejected = stage_files(con, contract, chunk)
             staged = [f for f in chunk if f.relpath not in rejected]
-            _check(con, contract, staged, available & contract.references)
+            _check(con, contract, staged, available & contract.references, validate)
             _write(con, contract, staged, rejected, chunk, report, restricted_path or _beside(con))
             # free the chunk's memory now, and hold no clear identifier (`_keys`) past it
             con.execute(f"DROP TABLE _checked; DROP TABLE {FILES}; DROP TABLE IF EXISTS _keys")
@@ -289,7 +315,8 @@ def _echo(s: str) -> str:
 
 def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list[str]:
     """What makes a value that parses not data: its type, finiteness, scale, date window, hidden
-    characters. `r` is the delivered text, `s` the trimmed, normalised text, `v` the typed value."""
+    characters. `r` is the delivered text, `s` the trimmed, normalised text, `v` the typed value (NULL
+    unless `s` is the text of a value of its type)."""
     reasons = []
     kind = c.type.split("(")[0].upper()
     echo = _echo(s)
@@ -298,14 +325,14 @@ def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list
             f"CASE WHEN regexp_matches({r}, '{INVISIBLE}') THEN '{c.name}: contains an invisible character ('"
             f" || printf('U+%04X', unicode(regexp_extract({r}, '{INVISIBLE}'))) || ')' END"
         )
-    if kind in ("INTEGER", "BIGINT"):
-        bad = f"{s} IS NOT NULL AND ({v} IS NULL OR NOT regexp_full_match({s}, '{INTEGER_TEXT}'))"
-    elif kind in ("DECIMAL", "DOUBLE"):
+    bad = f"{s} IS NOT NULL AND {v} IS NULL"
+    if kind in ("DECIMAL", "DOUBLE"):
         not_finite = (
-            f"(regexp_full_match(lower({s}), '{NOT_FINITE}') OR coalesce(isinf(TRY_CAST({s} AS DOUBLE)), false))"
+            f"(regexp_full_match(lower({s}), '{NOT_FINITE}') "
+            f"OR coalesce(abs(TRY_CAST({s} AS DOUBLE)) = CAST('Infinity' AS DOUBLE), false))"
         )
         reasons.append(f"CASE WHEN {not_finite} THEN '{c.name}: not a finite number' || {echo} END")
-        bad = f"{s} IS NOT NULL AND NOT {not_finite} AND ({v} IS NULL OR NOT regexp_full_match({s}, '{NUMBER_TEXT}'))"
+        bad = f"{bad} AND NOT {not_finite}"
         if kind == "DECIMAL":
             scale = int(c.type.split(",")[1].rstrip(") "))
             # more decimals than the scale, beyond the binary noise of a double (241.58000000000004 is
@@ -317,8 +344,6 @@ def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list
                 f"CASE WHEN {v} IS NOT NULL AND {decimals} THEN '{c.name}: more decimals than the {scale} "
                 f"the contract allows (nothing is rounded on the way in)' || {echo} END"
             )
-    else:
-        bad = f"{s} IS NOT NULL AND {v} IS NULL"
     reasons.insert(0, f"CASE WHEN {bad} THEN '{c.name}: not a valid {kind.lower()}' || {echo} END")
     if c.dated:
         first, last = window
@@ -338,13 +363,30 @@ def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list
     return reasons
 
 
+def _typed(c, s: str) -> str:
+    """The value of the normalised text `s` as the column's type; NULL where the text is not one
+    (`TYPED_TEXT`), so that a rule over the value never judges a cast's guess (`0x10` as 16)."""
+    kind = c.type.split("(")[0].upper()
+    if c.type == "TIMESTAMP":  # an instant with an offset, as the wall-clock time of the session's zone
+        cast = f"CAST(TRY_CAST({s} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    elif kind in ("INTEGER", "BIGINT"):  # `7.0` is 7 (not every engine casts it)
+        cast = f"TRY_CAST(regexp_replace({s}, '[.]0*$', '') AS {c.type})"
+    else:
+        cast = f"TRY_CAST({s} AS {c.type})"
+    if kind not in TYPED_TEXT:
+        return cast
+    return f"CASE WHEN regexp_full_match({s}, '{TYPED_TEXT[kind]}') THEN {cast} END"
+
+
 def validation_sql(
     contract: Contract, references: set[str] = frozenset(), window: tuple[date, date] | None = None
 ) -> str:
     """One query typing every column and listing, per row, each contract rule it breaks; codes are
-    looked up in the reference tables named in `references` (those already loaded)."""
+    looked up in the reference tables named in `references` (those already loaded). Written in
+    DuckDB's SQL and portable by construction (lookups are joins, not subqueries in an expression):
+    `orchestration.ingest.dialect` transpiles it for Spark."""
     window = window or settings.plausible_dates()
-    delivered, text, typed, reasons = [], [], [], []
+    delivered, text, typed, reasons, lookups = [], [], [], [], []
     for c in contract.columns:
         r, s, v = f'"r__{c.name}"', f'"s__{c.name}"', f'"{c.name}"'
         delivered.append(f'"{c.source_name}" AS {r}')
@@ -353,12 +395,7 @@ def validation_sql(
             sep = _q(c.separator)
             expr = f"array_to_string(list_transform(string_split({expr}, '{sep}'), lambda x: trim(x)), '{sep}')"
         text.append(f"{_subst(c.normalise, 's', expr) if c.normalise else expr} AS {s}")
-        cast = (
-            f"CAST(TRY_CAST({s} AS TIMESTAMPTZ) AS TIMESTAMP)"
-            if c.type == "TIMESTAMP"
-            else f"TRY_CAST({s} AS {c.type})"
-        )
-        typed.append(f"{cast} AS {v}")
+        typed.append(f"{_typed(c, s)} AS {v}")
         if c.required:
             reasons.append(f"CASE WHEN {s} IS NULL THEN '{c.name}: required' END")
         reasons += _value_reasons(c, r, s, v, window)
@@ -367,10 +404,15 @@ def validation_sql(
             reasons.append(f"CASE WHEN {v} IS NOT NULL AND NOT ({rule}) THEN '{c.name}: {_q(c.message)}' END")
         if c.reference and all(t in references for t, _ in c.reference.queries):
             known = " UNION ".join(q for _, q in c.reference.queries)
-            looked_up = _subst(c.reference.expr, "v", v)
+            alias = f'"_known__{c.name}"'
+            looked_up = _subst(c.reference.expr, "v", f"typed.{v}")
+            lookups.append(
+                f"LEFT JOIN (SELECT DISTINCT k FROM ({known}) AS known(k) WHERE k IS NOT NULL) AS {alias} "
+                f"ON {alias}.k = {looked_up}"
+            )
             reasons.append(
-                f"CASE WHEN {v} IS NOT NULL AND {looked_up} NOT IN (SELECT k FROM ({known}) AS known(k) "
-                f"WHERE k IS NOT NULL) THEN '{c.name}: not in the {c.reference.name}' || {_echo(s)} END"
+                f"CASE WHEN {v} IS NOT NULL AND {alias}.k IS NULL THEN '{c.name}: not in the "
+                f"{c.reference.name}' || {_echo(s)} END"
             )
     for rule, message in contract.row_rules:
         reasons.append(f"CASE WHEN NOT coalesce({rule}, true) THEN '{_q(message)}' END")
@@ -381,21 +423,21 @@ def validation_sql(
         ),
         t AS (SELECT *, {", ".join(text)} FROM d),
         typed AS (SELECT *, {", ".join(typed)} FROM t)
-        SELECT *, CASE WHEN _parse_error IS NOT NULL THEN [_parse_error]
+        SELECT typed.*, CASE WHEN _parse_error IS NOT NULL THEN [_parse_error]
                        ELSE list_filter([{", ".join(reasons)}], lambda x: x IS NOT NULL) END AS _reasons
-        FROM typed
+        FROM typed {" ".join(lookups)}
     """
 
 
-def _check(con, contract: Contract, staged: list[LandingFile], references: set[str]) -> None:
+def _check(con, contract: Contract, staged: list[LandingFile], references: set[str], validate: Validate) -> None:
     """Build `_checked`: typed rows with their reasons, duplicates of the key included.
 
-    Typing and the contract's rules take one pass; keys are then counted with a GROUP BY and only the
-    rare duplicated or already-loaded keys get their extra reason by UPDATE (a window over every key
-    sorted ten million rows to find none)."""
+    Typing and the contract's rules take one pass, on the engine `validate` runs; keys are then counted
+    with a GROUP BY beside the raw table and only the rare duplicated or already-loaded keys get their
+    extra reason by UPDATE (a window over every key sorted ten million rows to find none)."""
     key_cols = [f'"{k}"' for k in contract.key]
     key, c_key, r_key = (", ".join(f"{p}{k}" for k in key_cols) for p in ("", "c.", "r."))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {validation_sql(contract, references)}")
+    validate(con, validation_sql(contract, references))
     con.execute(f"DROP TABLE {STAGE}")  # only _checked is needed from here on
     # within this load, among rows that pass every rule, the first in delivery order stays
     con.execute(f"""
