@@ -171,7 +171,7 @@ def session(spark_warehouse: Path):
 
     return (
         SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
-        .appName("customs-quality")
+        .appName("customs-warehouse")
         .config("spark.sql.catalogImplementation", "in-memory")
         .config("spark.sql.warehouse.dir", str(Path(spark_warehouse).parent / "quality_session"))
         .config("spark.sql.session.timeZone", settings.TIMEZONE)
