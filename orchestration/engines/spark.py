@@ -187,7 +187,7 @@ def validator(spark_warehouse: Path):
     """The loader's `validate` on Spark: the staged rows and the reference tables the query reads go
     to this process's session as Arrow, in memory (the stage holds clear party identifiers, which no
     file outside the restricted store may), the query runs there in Spark's SQL, and the typed rows
-    with their reasons come back as the loader's `_checked`. Keys, the load log and the writes stay
+    with their reasons come back as the loader's `CHECKED`. Keys, the load log and the writes stay
     beside the raw tables (orchestration.ingest.loader)."""
 
     def validate(con: duckdb.DuckDBPyConnection, sql: str) -> None:

@@ -208,7 +208,7 @@ def load_files(
             _check(con, contract, staged, available & contract.references, validate)
             _write(con, contract, staged, rejected, chunk, report, restricted_path or _beside(con))
             # free the chunk's memory now, and hold no clear identifier (`_keys`) past it
-            con.execute(f"DROP TABLE _checked; DROP TABLE {FILES}; DROP TABLE IF EXISTS _keys")
+            con.execute(f"DROP TABLE {CHECKED}; DROP TABLE {FILES}; DROP TABLE IF EXISTS _keys")
         report.emptied = [
             (f.relpath, done[f.relpath][1])
             for f in report.files
@@ -256,7 +256,7 @@ def _record_changes(con, contract: Contract, replaced: str, load_id: str, now: d
     else:
         days = (
             f"SELECT {contract.change_day} AS day FROM raw.{contract.table} WHERE {replaced} "
-            f"UNION SELECT {contract.change_day} FROM _checked WHERE len(_reasons) = 0"
+            f"UNION SELECT {contract.change_day} FROM {CHECKED} WHERE len(_reasons) = 0"
         )
     con.execute(
         f"""
@@ -313,12 +313,17 @@ def _echo(s: str) -> str:
     return f"CASE WHEN length({s}) <= {ECHOED_LENGTH} THEN ' (' || {s} || ')' ELSE '' END"
 
 
+def _kind(c) -> str:
+    """The column's type without its parameters: DECIMAL for DECIMAL(18,3)."""
+    return c.type.split("(")[0].upper()
+
+
 def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list[str]:
     """What makes a value that parses not data: its type, finiteness, scale, date window, hidden
     characters. `r` is the delivered text, `s` the trimmed, normalised text, `v` the typed value (NULL
     unless `s` is the text of a value of its type)."""
     reasons = []
-    kind = c.type.split("(")[0].upper()
+    kind = _kind(c)
     echo = _echo(s)
     if not c.free_text:
         reasons.append(
@@ -366,7 +371,7 @@ def _value_reasons(c, r: str, s: str, v: str, window: tuple[date, date]) -> list
 def _typed(c, s: str) -> str:
     """The value of the normalised text `s` as the column's type; NULL where the text is not one
     (`TYPED_TEXT`), so that a rule over the value never judges a cast's guess (`0x10` as 16)."""
-    kind = c.type.split("(")[0].upper()
+    kind = _kind(c)
     if c.type == "TIMESTAMP":  # an instant with an offset, as the wall-clock time of the session's zone
         cast = f"CAST(TRY_CAST({s} AS TIMESTAMPTZ) AS TIMESTAMP)"
     elif kind in ("INTEGER", "BIGINT"):  # `7.0` is 7 (not every engine casts it)
@@ -430,7 +435,7 @@ def validation_sql(
 
 
 def _check(con, contract: Contract, staged: list[LandingFile], references: set[str], validate: Validate) -> None:
-    """Build `_checked`: typed rows with their reasons, duplicates of the key included.
+    """Build `CHECKED`: typed rows with their reasons, duplicates of the key included.
 
     Typing and the contract's rules take one pass, on the engine `validate` runs; keys are then counted
     with a GROUP BY beside the raw table and only the rare duplicated or already-loaded keys get their
@@ -438,37 +443,39 @@ def _check(con, contract: Contract, staged: list[LandingFile], references: set[s
     key_cols = [f'"{k}"' for k in contract.key]
     key, c_key, r_key = (", ".join(f"{p}{k}" for k in key_cols) for p in ("", "c.", "r."))
     validate(con, validation_sql(contract, references))
-    con.execute(f"DROP TABLE {STAGE}")  # only _checked is needed from here on
+    con.execute(f"DROP TABLE {STAGE}")  # only CHECKED is needed from here on
     # within this load, among rows that pass every rule, the first in delivery order stays
     con.execute(f"""
-        UPDATE _checked SET _reasons = list_append(_checked._reasons, 'duplicate key: first seen in ' || d._first)
+        UPDATE {CHECKED}
+        SET _reasons = list_append({CHECKED}._reasons, 'duplicate key: first seen in ' || d._first)
         FROM (
             SELECT * FROM (
                 SELECT c.rowid AS _rid, row_number() OVER w AS _rank,
                        first_value(c._source_file || ' row ' || c._source_row) OVER w AS _first
-                FROM _checked AS c
-                JOIN (SELECT {key} FROM _checked WHERE len(_reasons) = 0 GROUP BY {key} HAVING count(*) > 1) AS k
+                FROM {CHECKED} AS c
+                JOIN (SELECT {key} FROM {CHECKED} WHERE len(_reasons) = 0 GROUP BY {key} HAVING count(*) > 1) AS k
                     ON {_same("c", "k", key_cols)}
                 WHERE len(c._reasons) = 0
                 WINDOW w AS (PARTITION BY {c_key} ORDER BY c._source_file, c._source_row)
             ) WHERE _rank > 1
         ) AS d
-        WHERE _checked.rowid = d._rid
+        WHERE {CHECKED}.rowid = d._rid
     """)
     # a key already loaded from a file outside this load is a conflict; the same file is being replaced
     if contract.replace_all or not staged:
         return
     files = ", ".join(f"'{_q(f.relpath)}'" for f in staged)
     con.execute(f"""
-        UPDATE _checked SET _reasons = list_append(_checked._reasons, 'duplicate key: already loaded from ' || e._from)
+        UPDATE {CHECKED}
+        SET _reasons = list_append({CHECKED}._reasons, 'duplicate key: already loaded from ' || e._from)
         FROM (
             SELECT {r_key}, min(r._source_file) AS _from
             FROM raw.{contract.table} AS r
-            JOIN (SELECT DISTINCT {key} FROM _checked) AS k ON {_same("r", "k", key_cols)}
+            JOIN (SELECT DISTINCT {key} FROM {CHECKED}) AS k ON {_same("r", "k", key_cols)}
             WHERE r._source_file NOT IN ({files})
             GROUP BY {r_key}
         ) AS e
-        WHERE {_same("_checked", "e", key_cols)}
+        WHERE {_same(CHECKED, "e", key_cols)}
     """)
 
 
@@ -505,7 +512,7 @@ def _pseudonyms(con, contract: Contract) -> pa.Table | None:
     for c, kind in keyed:
         value = f"unnest(string_split(\"{c.name}\", '{_q(c.separator)}'))" if c.separator else f'"{c.name}"'
         found = con.execute(
-            f'SELECT DISTINCT {value} FROM _checked WHERE len(_reasons) = 0 AND "{c.name}" IS NOT NULL'
+            f'SELECT DISTINCT {value} FROM {CHECKED} WHERE len(_reasons) = 0 AND "{c.name}" IS NOT NULL'
         ).fetchall()
         ids.setdefault(kind, set()).update(i for (i,) in found)
     tables = {kind: restricted.keyed(kind, sorted(found), key) for kind, found in ids.items()}
@@ -522,7 +529,7 @@ def _keyed_list(c) -> str:
     sep = _q(c.separator)
     return (
         f"(SELECT array_to_string(list_sort(list_distinct(list(k.party_key))), '{sep}') "
-        f"FROM unnest(string_split(_checked.\"{c.name}\", '{sep}')) AS e(party_id) "
+        f"FROM unnest(string_split({CHECKED}.\"{c.name}\", '{sep}')) AS e(party_id) "
         f"JOIN _keys AS k ON k.party_type = '{c.pseudonym}' AND k.party_id = e.party_id)"
     )
 
@@ -530,7 +537,7 @@ def _keyed_list(c) -> str:
 def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, report: LoadReport, store: Path) -> None:
     table, load_id = contract.table, report.load_id
     now = datetime.now(UTC).replace(tzinfo=None)
-    received = dict(con.execute("SELECT _source_file, count(*) FROM _checked GROUP BY 1").fetchall())
+    received = dict(con.execute(f"SELECT _source_file, count(*) FROM {CHECKED} GROUP BY 1").fetchall())
     keys = _pseudonyms(con, contract)
     values, joins, names = [], [], []
     for c in contract.columns:
@@ -562,7 +569,7 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
     records = con.sql(f"""
         SELECT '{table}' AS table_name, _source_file AS source_file, f.sha256 AS source_hash,
                _source_row AS source_row, CAST({record} AS VARCHAR) AS record
-        FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file WHERE len(_reasons) > 0
+        FROM {CHECKED} JOIN {FILES} AS f ON f.relpath = _source_file WHERE len(_reasons) > 0
     """).to_arrow_table()
     if staged:
         replaced = None if contract.replace_all else [f.relpath for f in staged]
@@ -582,7 +589,7 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
                 f"""
                 INSERT INTO raw.{table} ({cols}, _source_file, _source_hash, _source_row, _load_id, _loaded_at)
                 SELECT {", ".join(values)}, _source_file, f.sha256, _source_row, ?, ?
-                FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file {" ".join(joins)}
+                FROM {CHECKED} JOIN {FILES} AS f ON f.relpath = _source_file {" ".join(joins)}
                 WHERE len(_reasons) = 0
             """,
                 [load_id, now],
@@ -591,7 +598,7 @@ def _write(con, contract: Contract, staged, rejected: dict[str, str], pending, r
                 f"""
                 INSERT INTO raw.quarantine
                 SELECT '{table}', _source_file, f.sha256, _source_row, array_to_string(_reasons, '; '), ?, ?
-                FROM _checked JOIN {FILES} AS f ON f.relpath = _source_file
+                FROM {CHECKED} JOIN {FILES} AS f ON f.relpath = _source_file
                 WHERE len(_reasons) > 0
             """,
                 [load_id, now],
