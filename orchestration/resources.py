@@ -75,6 +75,12 @@ class WarehouseResource(ConfigurableResource):
             names |= {SPARK_WAREHOUSE_VAR: self.spark_warehouse, SPARK_EXCHANGE_VAR: self.spark_exchange}
         return names
 
+    def dbt_parse_state(self, target: str) -> Path:
+        """dbt's last parse of the project for this warehouse file and dbt target (its
+        `partial_parse.msgpack`), kept beside the file so that the next night's dbt starts from it."""
+        db = Path(self.path)
+        return db.parent / "dbt_parse" / f"{db.stem}.{target}.msgpack"
+
     @property
     def validate(self) -> Validate:
         """What types and checks the rows of a load: the engine that builds the models."""

@@ -212,11 +212,18 @@ def home(tmp_path, monkeypatch) -> Path:
     return home
 
 
-def run_dbt(*args: str, target: Path, warehouse: Path | None = None, timeout: float | None = None):
+def run_dbt(
+    *args: str,
+    target: Path,
+    warehouse: Path | None = None,
+    timeout: float | None = None,
+    env: dict[str, str] | None = None,
+):
     """This environment's dbt on the project, its artifacts in `target` (so that a test never touches
     the project's own target folder), against `warehouse` (else `args` name the warehouse in their own
-    `--vars`); the finished process."""
+    `--vars`), with `env` added to the environment; the finished process."""
     import json
+    import os
     import subprocess
 
     from orchestration.assets.dbt import DBT_EXECUTABLE
@@ -237,4 +244,5 @@ def run_dbt(*args: str, target: Path, warehouse: Path | None = None, timeout: fl
         text=True,
         cwd=DBT_PROJECT_DIR,
         timeout=timeout,
+        env={**os.environ, **(env or {})},
     )

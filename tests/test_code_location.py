@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from dagster._core.execution.api import create_execution_plan
 
-from orchestration.assets.dbt import dbt_build_args
+from orchestration.assets.dbt import REFRESH_FROM_ENV, SPARK_SOURCES_ENV, dbt_build_args, dbt_environment
 from orchestration.assets.quality import UPSTREAM, last_checked
 from orchestration.checks import gx_checks
 from orchestration.definitions import defs
@@ -65,19 +65,34 @@ def test_importing_the_code_location_runs_nothing_and_leaves_the_environment_alo
     assert "run `make setup` to parse it again" in done.stderr
 
 
-def test_dbt_build_args_name_the_warehouse_and_the_refresh_window_as_vars():
+def test_dbt_build_args_name_the_warehouse_as_vars_and_the_window_goes_in_the_environment():
     warehouse = WarehouseResource(path="/data/w.duckdb", memory_limit="3GB", engine="duckdb")
-    args = dbt_build_args("2022-03-01", False, warehouse.dbt_vars(), warehouse.dbt_target)
+    args = dbt_build_args(False, warehouse.dbt_vars(), warehouse.dbt_target)
     assert args[:4] == ["build", "--target", "local", "--vars"] and len(args) == 7
     assert args[5:] == ["--exclude-resource-type", "unit_test"], "unit tests run in CI, not every night"
-    assert json.loads(args[4]) == {"refresh_from": "2022-03-01", PATH_VAR: "/data/w.duckdb", MEMORY_VAR: "3GB"}
+    # the same vars every night for a warehouse: dbt's partial parsing holds
+    assert json.loads(args[4]) == {PATH_VAR: "/data/w.duckdb", MEMORY_VAR: "3GB"}
+    assert dbt_environment("2022-03-01", ["raw.a", "raw.b"]) == {
+        "CUSTOMS_REFRESH_FROM": "2022-03-01",
+        "CUSTOMS_SPARK_SOURCES": "raw.a,raw.b",
+    }
+    assert dbt_environment(None) == {"CUSTOMS_REFRESH_FROM": "", "CUSTOMS_SPARK_SOURCES": ""}
+    macros = DBT_PROJECT_DIR / "macros"
+    assert f"env_var('{REFRESH_FROM_ENV}'" in (macros / "refresh_window.sql").read_text()
+    assert f"env_var('{SPARK_SOURCES_ENV}'" in (macros / "spark_engine.sql").read_text()
+
+
+def test_the_warehouse_keeps_dbts_parse_per_file_and_target():
+    a, b = WarehouseResource(path="/v/a.duckdb"), WarehouseResource(path="/v/b.duckdb")
+    assert a.dbt_parse_state("local") == Path("/v/dbt_parse/a.local.msgpack")
+    assert len({a.dbt_parse_state("local"), a.dbt_parse_state("spark"), b.dbt_parse_state("local")}) == 3
 
 
 def test_the_spark_engine_builds_the_spark_target_with_its_folders_as_vars():
     warehouse = WarehouseResource(
         path="w.duckdb", memory_limit="2GB", engine="spark", spark_warehouse="/s/wh", spark_exchange="/s/ex"
     )
-    args = dbt_build_args(None, False, warehouse.dbt_vars(), warehouse.dbt_target)
+    args = dbt_build_args(False, warehouse.dbt_vars(), warehouse.dbt_target)
     assert args[1:3] == ["--target", "spark"]
     assert json.loads(args[4])[SPARK_WAREHOUSE_VAR] == "/s/wh" and json.loads(args[4])[SPARK_EXCHANGE_VAR] == "/s/ex"
 
@@ -88,15 +103,14 @@ def test_an_unknown_engine_is_refused_not_read_as_the_default(monkeypatch):
         WarehouseResource()
 
 
-def test_dbt_build_args_full_refresh_and_nothing_to_rebuild():
-    args = dbt_build_args(None, True, {}, "local")
-    assert args[-1] == "--full-refresh" and json.loads(args[4])["refresh_from"] is None
+def test_dbt_build_args_full_refresh():
+    assert dbt_build_args(True, {}, "local")[-1] == "--full-refresh"
 
 
 def test_dbt_build_args_leave_the_selection_to_the_step():
     """dagster-dbt selects the step's models; a --select here would override a subset run."""
     for full in (False, True):
-        assert not {"--select", "-s", "--exclude", "--selector"} & set(dbt_build_args("2022-01-01", full, {}, "spark"))
+        assert not {"--select", "-s", "--exclude", "--selector"} & set(dbt_build_args(full, {}, "spark"))
 
 
 def test_the_run_tag_sets_the_as_of_date_before_the_environment(monkeypatch):

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
+from dagster import DagsterInstance
 
 from orchestration.definitions import NIGHTLY_ASSETS
 from orchestration.jobs import landing_days
@@ -16,6 +17,7 @@ from orchestration.jobs import landing_days
 from .conftest import SMALL, materialize_nightly
 
 STAMP = "1999-12-31 23:59:59"
+WHOLE_PARSE = "dbt parsed the whole project"  # what a dbt step logs when it could not parse partially
 
 INCREMENTAL = [
     "staging.stg_declaration_items",
@@ -29,7 +31,9 @@ INCREMENTAL = [
 ]
 
 
-def _refresh(landing, var, first: date, last: date):
+def _refresh(landing, var, first: date, last: date) -> list[str]:
+    """The nightly assets for the days `first` to `last`; the run's log messages."""
+    instance = DagsterInstance.ephemeral()
     result = materialize_nightly(
         landing,
         var,
@@ -37,8 +41,10 @@ def _refresh(landing, var, first: date, last: date):
         days=(first, last),
         assets=NIGHTLY_ASSETS,
         env={"CUSTOMS_PSEUDONYMISATION_KEY": "the-same-key-for-both-builds"},
+        instance=instance,
     )
     assert result.success
+    return [entry.user_message for entry in instance.all_logs(result.run_id)]
 
 
 def _stamp_staged_rows(db, stamp: str) -> None:
@@ -89,11 +95,11 @@ def builds(small_demo_master, tmp_path_factory):
     corrected = [rows[0], *rows[2:]]
 
     inc_var = root / "inc" / "var"
-    _refresh(inc_landing, inc_var, first, last - timedelta(days=2))
+    first_night = _refresh(inc_landing, inc_var, first, last - timedelta(days=2))
     for p in held_back:  # the nightly run of the last two days
         shutil.move(stash / p.name, p)
     _stamp_staged_rows(inc_var / "warehouse.duckdb", STAMP)
-    _refresh(inc_landing, inc_var, last - timedelta(days=1), last)
+    next_night = _refresh(inc_landing, inc_var, last - timedelta(days=1), last)
     nightly = _stamped_days(inc_var / "warehouse.duckdb", STAMP)
     with open(early, "w", newline="") as fh:  # then the clearance system re-delivers the early day
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -113,6 +119,7 @@ def builds(small_demo_master, tmp_path_factory):
         "redelivery": redelivery,
         "early": early.stem[-10:],
         "last": last,
+        "whole_parses": [[m for m in night if m.startswith(WHOLE_PARSE)] for night in (first_night, next_night)],
     }
 
 
@@ -154,3 +161,11 @@ def test_incremental_models_rebuild_only_from_the_earliest_changed_day(builds):
     # the re-delivery of an early day rebuilt from that day on, and nothing before it
     still_marked, first_rebuilt = builds["redelivery"]
     assert still_marked < first_rebuilt == date.fromisoformat(builds["early"])
+
+
+def test_dbt_parses_the_whole_project_once_per_warehouse_not_every_night(builds):
+    """Each invocation starts from the parse the warehouse's last one left, and what changes from night
+    to night (the window) is no var: only the first dbt step of a new warehouse parses everything."""
+    first_night, next_night = builds["whole_parses"]
+    assert len(first_night) == 1, first_night
+    assert next_night == []

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.assets.dbt import dbt_build_args
+from orchestration.assets.dbt import dbt_build_args, dbt_environment
 from orchestration.assets.publish import current_version_dir
 from orchestration.engines import spark as spark_engine
 from orchestration.resources import WarehouseResource
@@ -70,8 +70,9 @@ def _rebuild_days_on_spark(var, since: date) -> dict:
     )
     folder = Path(warehouse.spark_warehouse) / "staging.db" / "stg_declaration_items"
     before = _partition_files(folder)
-    args = dbt_build_args(since.isoformat(), False, warehouse.dbt_vars(), warehouse.dbt_target)
-    done = run_dbt(*args, "--select", *DAY_MODELS, target=var / "dbt_rebuild", timeout=900)
+    args = dbt_build_args(False, warehouse.dbt_vars(), warehouse.dbt_target)
+    window = dbt_environment(since.isoformat())
+    done = run_dbt(*args, "--select", *DAY_MODELS, target=var / "dbt_rebuild", timeout=900, env=window)
     assert done.returncode == 0, done.stdout[-3000:]
     with warehouse.connect() as con:
         spark_engine.link_tables(con, Path(warehouse.spark_warehouse))

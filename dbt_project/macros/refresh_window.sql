@@ -1,33 +1,37 @@
 {#-
-  Incremental rebuilds by window. Dagster passes `refresh_from`, the earliest day any load changed
-  since the last successful build (raw.load_changes); an incremental model deletes its rows from that
-  day (or month) on and rebuilds them, so the result equals a full rebuild while touching only the
-  window. Without `refresh_from` an incremental run changes nothing; `--full-refresh` rebuilds all.
+  Incremental rebuilds by window. Dagster passes the earliest day any load changed since the last
+  successful build (raw.load_changes) as $CUSTOMS_REFRESH_FROM; an incremental model deletes its rows
+  from that day (or month) on and rebuilds them, so the result equals a full rebuild while touching only
+  the window. With no such day an incremental run changes nothing; `--full-refresh` rebuilds all. An
+  environment variable, not a var: dbt parses the whole project again when the vars change, and it
+  reads this one only when an incremental model runs, never while parsing.
 -#}
 
+{% macro refresh_from() -%}
+    {{ return(env_var('CUSTOMS_REFRESH_FROM', '') or none) }}
+{%- endmacro %}
+
 {% macro in_refresh_window(expression, grain='day') -%}
-    {%- set start = var('refresh_from', none) -%}
     {%- set grain = window_grain(grain) -%}
     {%- if not is_incremental() -%}
         true
-    {%- elif start is none -%}
+    {%- elif refresh_from() is none -%}
         false
     {%- elif grain == 'month' -%}
-        {{ expression }} >= cast({{ dbt.date_trunc('month', "cast('" ~ start ~ "' as date)") }} as date)
+        {{ expression }} >= cast({{ dbt.date_trunc('month', "cast('" ~ refresh_from() ~ "' as date)") }} as date)
     {%- else -%}
-        {{ expression }} >= cast('{{ start }}' as date)
+        {{ expression }} >= cast('{{ refresh_from() }}' as date)
     {%- endif -%}
 {%- endmacro %}
 
 {#- The same window on a month index (year * 12 + month), shifted back by `lookback` months. -#}
 {% macro in_refresh_month_index(expression, lookback=0) -%}
-    {%- set start = var('refresh_from', none) -%}
     {%- if not is_incremental() -%}
         true
-    {%- elif start is none -%}
+    {%- elif refresh_from() is none -%}
         false
     {%- else -%}
-        {%- set parts = start.split('-') -%}
+        {%- set parts = refresh_from().split('-') -%}
         {{ expression }} >= {{ parts[0] | int * 12 + parts[1] | int - lookback }}
     {%- endif -%}
 {%- endmacro %}

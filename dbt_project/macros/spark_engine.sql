@@ -1,9 +1,10 @@
 {#-
   The sources as each engine reads them. DuckDB reads the tables in the warehouse file in place. Spark
   reads the Parquet copies handed over before each run (orchestration/engines/spark.py) under the
-  exchange folder (var customs_spark_exchange, else $CUSTOMS_SPARK_EXCHANGE), `<schema>/<table>/`: each table named in var `spark_sources` is registered in
-  the metastore anew before a run (an external table: dropping it leaves the files), so a column the
-  contract added is seen.
+  exchange folder (var customs_spark_exchange, else $CUSTOMS_SPARK_EXCHANGE), `<schema>/<table>/`: each
+  table named in $CUSTOMS_SPARK_SOURCES (comma-separated `schema.table`) is registered in the metastore
+  anew before a run (an external table: dropping it leaves the files), so a column the contract added
+  is seen.
 -#}
 {% macro register_sources() -%}
     {{ return(adapter.dispatch('register_sources')()) }}
@@ -16,7 +17,7 @@
 {% macro spark__register_sources() -%}
     {%- if execute -%}
         {%- set root = var('customs_spark_exchange', env_var('CUSTOMS_SPARK_EXCHANGE', '../var/spark/exchange')) -%}
-        {%- set names = var('spark_sources', []) -%}
+        {%- set names = env_var('CUSTOMS_SPARK_SOURCES', '').split(',') | reject('equalto', '') | list -%}
         {%- set schemas = [] -%}
         {%- for name in names if name.split('.')[0] not in schemas -%}
             {%- do schemas.append(name.split('.')[0]) -%}

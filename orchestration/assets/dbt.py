@@ -22,6 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 import warnings
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -37,7 +38,7 @@ from pydantic import Field
 from orchestration import settings
 from orchestration.assets.table_metadata import column_descriptions, existing_tables, table_metadata
 from orchestration.engines import spark
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import DBT_TARGETS, WAREHOUSE_POOL, WarehouseResource
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the environment's dbt, activated or not
 DBT_INVOCATIONS_KEPT = 4  # two nightly runs' worth, to read their logs and run results
@@ -46,6 +47,10 @@ DBT_INVOCATION_STALE_AFTER = 3 * 24 * 3600.0
 # dagster-dbt's folder per invocation: `<op>-<run id[:7]>-<uuid[:7]>`, or `<uuid[:7]>` outside a run
 _INVOCATION_DIR = re.compile(r"(\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
 PROJECT_FILES = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse, in each invocation's target folder
+_WHOLE_PARSE = re.compile(r"Unable to do partial parsing because ([^\"\n]+)")
+# read by the macros when a model runs (dbt_environment)
+REFRESH_FROM_ENV, SPARK_SOURCES_ENV = "CUSTOMS_REFRESH_FROM", "CUSTOMS_SPARK_SOURCES"
 
 
 @cache
@@ -149,23 +154,91 @@ def refresh_window(warehouse: WarehouseResource) -> tuple[str | None, str | None
     return (day.isoformat() if day else None), (until.isoformat() if until else None)
 
 
-def dbt_build_args(refresh_from: str | None, full_refresh: bool, warehouse_vars: dict, target: str) -> list[str]:
+def dbt_build_args(full_refresh: bool, warehouse_vars: dict, target: str) -> list[str]:
     """The `dbt build` arguments of one step: the engine's target, and the warehouse as vars that
     profiles.yml reads (`WarehouseResource.dbt_vars`), so the invocation builds what this run is
-    configured with and the process environment is left alone. No selection: dagster-dbt adds the
-    step's selected models itself. dbt's unit tests prove the models' logic on fixed inputs: they run in
-    CI (`tests/test_dbt_unit.py`), not every night, where they would only repeat the same proof."""
-    dbt_vars = {"refresh_from": refresh_from, **warehouse_vars}
+    configured with. The vars are the same every night for a warehouse: what changes from night to night
+    goes in the environment (`dbt_environment`), so dbt's partial parsing holds. No selection:
+    dagster-dbt adds the step's selected models itself. dbt's unit tests prove the models' logic on
+    fixed inputs: they run in CI (`tests/test_dbt_unit.py`), not every night, where they would only
+    repeat the same proof."""
     return [
         "build",
         "--target",
         target,
         "--vars",
-        json.dumps(dbt_vars, sort_keys=True),
+        json.dumps(warehouse_vars, sort_keys=True),
         "--exclude-resource-type",
         "unit_test",
         *(["--full-refresh"] if full_refresh else []),
     ]
+
+
+def dbt_environment(refresh_from: str | None, spark_sources: list[str] = ()) -> dict[str, str]:
+    """What one invocation's models read from the environment (macros/refresh_window.sql,
+    macros/spark_engine.sql): the first day the incremental models rebuild from (empty: none), and the
+    tables handed over to Spark. A changed `--vars` would make dbt parse the whole project again
+    (about 5 s per invocation, three or more a night); dbt reads an environment variable when the model
+    runs, and none of these is read while parsing."""
+    return {REFRESH_FROM_ENV: refresh_from or "", SPARK_SOURCES_ENV: ",".join(spark_sources)}
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in this process's environment while dbt's process starts (it copies the environment)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def invoke_dbt(
+    dbt: DbtCliResource,
+    args: list[str],
+    warehouse: WarehouseResource,
+    target: str,
+    environment: Mapping[str, str],
+    context: AssetExecutionContext | None = None,
+    manifest: Mapping[str, Any] | None = None,
+):
+    """dbt on `warehouse`, starting from the parse that warehouse's last invocation on `target` left
+    (dbt's `partial_parse.msgpack`, kept beside the warehouse file): dbt then re-parses only the files that
+    changed. The project's own parse (`make setup`) names no warehouse, and dbt parses everything again
+    when the profile's connection (the warehouse path) or the vars differ from the saved parse's. Says
+    so in the log when dbt had to parse the whole project."""
+    name = uuid.uuid4().hex[:7]
+    if context is not None:
+        name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{name}"
+    folder = Path(dbt_project().target_path) / name
+    saved = warehouse.dbt_parse_state(target)
+    if saved.exists():
+        absolute = Path(dbt_project().project_dir) / folder
+        absolute.mkdir(parents=True, exist_ok=True)
+        shutil.copy(saved, absolute / PARTIAL_PARSE)
+    with _environment(environment):
+        return dbt.cli(args, context=context, manifest=manifest, target_path=folder)
+
+
+def keep_parse_state(invocation, warehouse: WarehouseResource, target: str, log) -> None:
+    """After an invocation: its parse becomes the warehouse's saved one (written beside, then renamed,
+    so a reader never finds half a file), and a whole parse is reported with dbt's reason."""
+    written = invocation.target_path / PARTIAL_PARSE
+    if written.exists():
+        saved = warehouse.dbt_parse_state(target)
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        partial = saved.with_name(f".{saved.name}.{uuid.uuid4().hex[:7]}")
+        shutil.copy(written, partial)
+        os.replace(partial, saved)
+    dbt_log = invocation.target_path / "dbt.log"
+    reasons = _WHOLE_PARSE.findall(dbt_log.read_text(errors="replace")) if dbt_log.exists() else []
+    if reasons:
+        log.info(f"dbt parsed the whole project: {reasons[0]}")
 
 
 def run_dbt_build(
@@ -181,16 +254,15 @@ def run_dbt_build(
     refresh_from, _ = refresh_window(warehouse)
     starts = [d for d in (refresh_from, also_from) if d]
     refresh_from = min(starts) if starts else None
-    warehouse_vars = warehouse.dbt_vars()
-    if warehouse.engine == "spark":
-        warehouse_vars["spark_sources"] = _hand_over(context, dbt, warehouse)
-    args = dbt_build_args(refresh_from, config.full_refresh, warehouse_vars, warehouse.dbt_target)
+    sources = _hand_over(context, dbt, warehouse) if warehouse.engine == "spark" else []
+    target = warehouse.dbt_target
+    args = dbt_build_args(config.full_refresh, warehouse.dbt_vars(), target)
     context.log.info(
         f"incremental models rebuild from {refresh_from or 'nothing (no change since the last build)'}"
         + (" (full refresh)" if config.full_refresh else "")
     )
     outputs = []
-    invocation = dbt.cli(args, context=context)
+    invocation = invoke_dbt(dbt, args, warehouse, target, dbt_environment(refresh_from, sources), context)
     events = invocation.stream()
     if "progress" in (context.run.run_config.get("loggers") or {}):
         events = _console_to_file(events, settings.var_dir() / "logs" / "dbt_console.log")
@@ -200,11 +272,13 @@ def run_dbt_build(
                 outputs.append(event)
             else:
                 yield event
-    finally:  # also after a failed build: the tables it rebuilt have new files, and the views must list them
+    finally:  # also after a failed build: the tables it rebuilt have new files (the views must list them),
+        # and dbt's parse of the project is as good as after a success
         if warehouse.engine == "spark":
             with warehouse.connect() as con:
                 linked = spark.link_tables(con, Path(warehouse.spark_warehouse))
             context.log.info(f"{len(linked)} tables Spark built are views in {warehouse.path}")
+        keep_parse_state(invocation, warehouse, target, context.log)
     prune_invocation_folders(invocation.target_path.parent, DBT_INVOCATIONS_KEPT, in_use=invocation.target_path)
     yield from enrich_outputs(context, warehouse, outputs)
 
@@ -214,9 +288,11 @@ def _hand_over(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     Python assets (the scores' and communities' tables) and the views, which read the quality history
     live (`dbt run` of the views on the DuckDB target, seconds); then every source goes to Spark."""
     spark.require_spark()
-    duckdb_vars = json.dumps({**warehouse.dbt_vars(), "refresh_from": None}, sort_keys=True)
-    views = ["run", "--select", "config.materialized:view", "--target", "local", "--vars", duckdb_vars]
-    dbt.cli(views, manifest=manifest(), raise_on_error=True).wait()
+    local = DBT_TARGETS["duckdb"]
+    views = ["run", "--select", "config.materialized:view", "--target", local]
+    views += ["--vars", json.dumps(warehouse.dbt_vars(), sort_keys=True)]
+    invocation = invoke_dbt(dbt, views, warehouse, local, dbt_environment(None), manifest=manifest()).wait()
+    keep_parse_state(invocation, warehouse, local, context.log)
     with warehouse.connect(read_only=True) as con:
         written = spark.export_sources(
             con, Path(warehouse.spark_exchange), spark.handed_over(Path(dbt_project().manifest_path))

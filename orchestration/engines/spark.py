@@ -73,7 +73,7 @@ def handed_over(manifest_path: Path) -> list[tuple[str, str]]:
 def export_sources(con: duckdb.DuckDBPyConnection, exchange: Path, sources: list[tuple[str, str]]) -> list[str]:
     """Write each source table that exists in the DuckDB warehouse as Parquet under `exchange`, replacing
     the previous copy whole (written beside it, then renamed); returns the `schema.table` names written,
-    which the Spark target registers (var `spark_sources`). A view over Spark's own tables is not a
+    which the Spark target registers ($CUSTOMS_SPARK_SOURCES). A view over Spark's own tables is not a
     source to hand back."""
     existing = {
         f"{s}.{t}"
