@@ -11,13 +11,13 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
+from orchestration.assets.dbt import WHOLE_PARSE_LOGGED
 from orchestration.definitions import NIGHTLY_ASSETS
 from orchestration.jobs import landing_days
 
 from .conftest import SMALL, materialize_nightly
 
 STAMP = "1999-12-31 23:59:59"
-WHOLE_PARSE = "dbt parsed the whole project"  # what a dbt step logs when it could not parse partially
 
 INCREMENTAL = [
     "staging.stg_declaration_items",
@@ -119,7 +119,7 @@ def builds(small_demo_master, tmp_path_factory):
         "redelivery": redelivery,
         "early": early.stem[-10:],
         "last": last,
-        "whole_parses": [[m for m in night if m.startswith(WHOLE_PARSE)] for night in (first_night, next_night)],
+        "whole_parses": [[m for m in night if m.startswith(WHOLE_PARSE_LOGGED)] for night in (first_night, next_night)],
     }
 
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ _INVOCATION_DIR = re.compile(r"(\w+-[0-9a-f]{7}-)?[0-9a-f]{7}")
 PROJECT_FILES = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse, in each invocation's target folder
 _WHOLE_PARSE = re.compile(r"Unable to do partial parsing because ([^\"\n]+)")
+WHOLE_PARSE_LOGGED = "dbt parsed the whole project"  # what a step logs then, with dbt's reason
 # read by the macros when a model runs (dbt_environment)
 REFRESH_FROM_ENV, SPARK_SOURCES_ENV = "CUSTOMS_REFRESH_FROM", "CUSTOMS_SPARK_SOURCES"
 
@@ -174,7 +175,7 @@ def dbt_build_args(full_refresh: bool, warehouse_vars: dict, target: str) -> lis
     ]
 
 
-def dbt_environment(refresh_from: str | None, spark_sources: list[str] = ()) -> dict[str, str]:
+def dbt_environment(refresh_from: str | None, spark_sources: Sequence[str] = ()) -> dict[str, str]:
     """What one invocation's models read from the environment (macros/refresh_window.sql,
     macros/spark_engine.sql): the first day the incremental models rebuild from (empty: none), and the
     tables handed over to Spark. A changed `--vars` would make dbt parse the whole project again
@@ -238,7 +239,7 @@ def keep_parse_state(invocation, warehouse: WarehouseResource, target: str, log)
     dbt_log = invocation.target_path / "dbt.log"
     reasons = _WHOLE_PARSE.findall(dbt_log.read_text(errors="replace")) if dbt_log.exists() else []
     if reasons:
-        log.info(f"dbt parsed the whole project: {reasons[0]}")
+        log.info(f"{WHOLE_PARSE_LOGGED}: {reasons[0]}")
 
 
 def run_dbt_build(
