@@ -65,6 +65,34 @@ def test_importing_the_code_location_runs_nothing_and_leaves_the_environment_alo
     assert "run `make setup` to parse it again" in done.stderr
 
 
+# A dbt invocation through the location's resource, in a process of its own (no test has loaded dbt there),
+# counting the processes it starts
+INVOKE_DBT = """
+import json, sys
+from pathlib import Path
+from orchestration.assets.dbt import dbt_resource
+started = []
+sys.addaudithook(lambda event, args: started.append(str(args[1])) if event == "subprocess.Popen" else None)
+invocation = dbt_resource.cli(["--version"], target_path=Path(sys.argv[1])).wait()
+print(json.dumps({"ok": invocation.is_successful(), "processes": len(started), "adapter": repr(invocation.adapter),
+                  "macros_loaded": "dbt.parser.manifest" in sys.modules}))
+"""
+
+
+def test_a_dbt_step_starts_only_dbt_and_loads_no_dbt_adapter_into_the_dagster_process(tmp_path):
+    """dagster-dbt would first run `dbt --version`, and load an adapter and dbt's macros for metadata the
+    steps read from the warehouse instead: seconds per step."""
+    done = subprocess.run(
+        [sys.executable, "-c", INVOKE_DBT, str(tmp_path / "target")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"ok": True, "processes": 1, "adapter": "None", "macros_loaded": False}
+
+
 def test_dbt_build_args_name_the_warehouse_as_vars_and_the_window_goes_in_the_environment():
     warehouse = WarehouseResource(path="/data/w.duckdb", memory_limit="3GB", engine="duckdb")
     args = dbt_build_args(False, warehouse.dbt_vars(), warehouse.dbt_target)
