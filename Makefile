@@ -84,8 +84,8 @@ bench-large: setup  ## L (10M items), once: about 40 minutes here
 bench-spark: setup $(VENV)/.spark  ## M (1M items) on the DuckDB and the Spark engine side by side, once
 	$(PY) benchmarks/bench.py --scales M --repeats 1 --spark
 
-bench-spark-large: setup $(VENV)/.spark  ## L (10M items) on both engines, once, without pandas: hours here
-	$(PY) benchmarks/bench.py --scales L --repeats 1 --spark --no-pandas
+bench-spark-large: setup $(VENV)/.spark  ## L (10M items) on both engines, once, without pandas: hours here; run it again to go on after an interruption
+	$(PY) benchmarks/bench.py --scales L --repeats 1 --spark --no-pandas --resume
 
 bench-xl: setup  ## XL (50M items), the full refresh once, without pandas (it cannot fit in memory)
 	$(PY) benchmarks/bench.py --scales XL --repeats 1 --no-pandas --full-only

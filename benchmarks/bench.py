@@ -95,9 +95,95 @@ def _spark_time(since: float) -> dict:
     return out
 
 
+def _fresh_var(var: Path) -> None:
+    shutil.rmtree(var, ignore_errors=True)
+    (var / "dagster_home").mkdir(parents=True)
+    shutil.copy(ROOT / "dagster.yaml", var / "dagster_home" / "dagster.yaml")
+
+
+class _Progress:
+    """A scale's measurements so far, kept in a file as soon as each step is measured, so that an
+    interrupted benchmark (hours at L on Spark) goes on from its first step not measured; a complete one
+    is never resumed. A step
+    interrupted half-way runs again: a full refresh on a fresh warehouse, the others on the warehouse
+    as the interruption left it, which their result then says."""
+
+    def __init__(self, path: Path, held: Path, aside: Path):
+        self.path, self.held, self.aside, self.state = path, held, aside, {}
+        if aside.exists() and not held.exists():  # a benchmark killed while it held the day back
+            aside.rename(held)
+
+    def begin(self, options: dict, started: datetime, resume: bool) -> None:
+        self.state = json.loads(self.path.read_text()) if resume and self.path.exists() else {}
+        if self.state.get("options") == options and not self.state.get("complete"):
+            self.state.setdefault("resumed", []).append(started.isoformat(timespec="seconds"))
+            print(f"   resuming the run started {self.state['started']}", flush=True)
+        else:
+            self.state = {"options": options, "started": started.isoformat(timespec="seconds"), "runs": []}
+
+    def repeat(self, repeat: int) -> dict:
+        if repeat == len(self.state["runs"]):
+            self.state["runs"].append({})
+        return self.state["runs"][repeat]
+
+    def step(
+        self,
+        repeat: int,
+        name: str,
+        command: list[str],
+        env: dict,
+        log: Path,
+        fresh: Path | None = None,
+        hold_back: bool = False,
+    ) -> float | None:
+        """Measure `name` unless it was measured already (then None, else when it started); `fresh`:
+        the var folder it starts from, emptied; `hold_back`: the last day's file is no delivery meanwhile."""
+        run = self.state["runs"][repeat]
+        if name in run:
+            print(f"    {name:<16} measured already ({run[name]['seconds']:.1f} s)", flush=True)
+            return None
+        again = self.state.get("interrupted") == [repeat, name] and fresh is None
+        if fresh is not None:
+            _fresh_var(fresh)
+        self.state["interrupted"] = [repeat, name]  # until it is measured
+        self.save()
+        since = time.time()
+        if hold_back:
+            self.held.rename(self.aside)
+        try:
+            run[name] = _run(name, command, env, log)
+        finally:
+            if hold_back:
+                self.aside.rename(self.held)
+        if again:
+            run[name]["after_an_interrupted_attempt"] = True
+        self.save()
+        return since
+
+    def finish(self) -> None:
+        self.state.pop("interrupted", None)
+        self.state["complete"] = True
+        self.save()
+
+    def save(self) -> None:
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(json.dumps(self.state, indent=1))
+        os.replace(partial, self.path)
+
+
 def bench_scale(
-    scale: str, repeats: int, work: Path, pandas: bool, full_only: bool = False, spark: bool = False
+    scale: str,
+    repeats: int,
+    work: Path,
+    pandas: bool,
+    full_only: bool = False,
+    spark: bool = False,
+    resume: bool = False,
 ) -> dict:
+    """One scale's measurements. Each step's result is kept in `<work>/<scale>/progress.json` as soon as
+    it is measured: with `resume`, a run of the same options skips the steps measured already and goes on
+    from the first one not (a step interrupted half-way runs again: a full refresh on a fresh warehouse,
+    the others on the warehouse as the interruption left it, which the result then says)."""
     print(f"== scale {scale}: {SCALES[scale]:,} items over {MONTHS} months", flush=True)
     started = datetime.now(UTC)
     landing = ensure(work, scale)
@@ -105,83 +191,64 @@ def bench_scale(
     held = _last_day_file(landing)
     day = held.stem.removeprefix("items_")
     aside = held.with_name("_" + held.name)  # names starting with '_' are not deliveries
-    runs = []
+    progress = _Progress(work / scale / "progress.json", held, aside)
+    progress.begin({"repeats": repeats, "pandas": pandas, "full_only": full_only, "spark": spark}, started, resume)
     for repeat in range(repeats):
-        var = work / scale / "var"
-        shutil.rmtree(var, ignore_errors=True)
-        (var / "dagster_home").mkdir(parents=True)
-        shutil.copy(ROOT / "dagster.yaml", var / "dagster_home" / "dagster.yaml")
+        var, spark_var = work / scale / "var", work / scale / "var_spark"
         env = {
             **os.environ,
             "CUSTOMS_VAR_DIR": str(var),
             "CUSTOMS_LANDING_DIR": str(landing),
             "DAGSTER_HOME": str(var / "dagster_home"),
         }
+        spark_env = {
+            **env,
+            "CUSTOMS_ENGINE": "spark",
+            "CUSTOMS_VAR_DIR": str(spark_var),
+            "DAGSTER_HOME": str(spark_var / "dagster_home"),
+        }
         log = work / scale / f"run{repeat + 1}.log"
-        log.unlink(missing_ok=True)
         print(f"  repeat {repeat + 1}/{repeats} (log {log})", flush=True)
-        run = {}
-        held.rename(aside)
-        try:
-            run["full_refresh"] = _run("full_refresh", [PY, "-m", "orchestration.cli", "run"], env, log)
-        finally:
-            aside.rename(held)
-        if full_only:
-            runs.append(run)
-            continue
-        run["incremental_day"] = _run(
-            "incremental_day", [PY, "-m", "orchestration.cli", "run", "--from", day, "--to", day], env, log
-        )
-        warehouse = var / "warehouse.duckdb"
-        run["gx_alone"] = _run("gx_alone", [PY, str(HERE / "gx_alone.py"), str(warehouse)], env, log)
-        kinds = ("sql", "pandas") if pandas else ("sql",)
-        for kind in kinds:
-            out = work / scale / f"baseline_{kind}"
-            step = "bare_sql" if kind == "sql" else "pandas"
-            run[step] = _run(step, [PY, str(HERE / "baselines.py"), kind, str(landing), str(out)], env, log)
-            if repeat == 0:
-                found = compare(warehouse, out)
-                if any(differences(found).values()):
-                    raise SystemExit(f"the {kind} baseline differs from the marts: {json.dumps(differences(found))}")
-                run[step]["equal_to_marts"] = {m: c["rows"] for m, c in found.items()}
-        if spark:
-            spark_var = work / scale / "var_spark"
-            shutil.rmtree(spark_var, ignore_errors=True)
-            (spark_var / "dagster_home").mkdir(parents=True)
-            shutil.copy(ROOT / "dagster.yaml", spark_var / "dagster_home" / "dagster.yaml")
-            spark_env = {
-                **env,
-                "CUSTOMS_ENGINE": "spark",
-                "CUSTOMS_VAR_DIR": str(spark_var),
-                "DAGSTER_HOME": str(spark_var / "dagster_home"),
-            }
-            held.rename(aside)
-            try:
-                since = time.time()
-                run["spark_full_refresh"] = _run(
-                    "spark_full_refresh", [PY, "-m", "orchestration.cli", "run"], spark_env, log
-                )
-                run["spark_full_refresh"]["dbt"] = _spark_time(since)
-            finally:
-                aside.rename(held)
-            since = time.time()
-            run["spark_incremental_day"] = _run(
-                "spark_incremental_day",
-                [PY, "-m", "orchestration.cli", "run", "--from", day, "--to", day],
-                spark_env,
-                log,
-            )
-            run["spark_incremental_day"]["dbt"] = _spark_time(since)
-        runs.append(run)
+        run = progress.repeat(repeat)
+        cli = [PY, "-m", "orchestration.cli", "run"]
+        one_day = [*cli, "--from", day, "--to", day]
+        progress.step(repeat, "full_refresh", cli, env, log, fresh=var, hold_back=True)
+        if not full_only:
+            progress.step(repeat, "incremental_day", one_day, env, log)
+            warehouse = var / "warehouse.duckdb"
+            progress.step(repeat, "gx_alone", [PY, str(HERE / "gx_alone.py"), str(warehouse)], env, log)
+            for kind in ("sql", "pandas") if pandas else ("sql",):
+                out = work / scale / f"baseline_{kind}"
+                name = "bare_sql" if kind == "sql" else "pandas"
+                command = [PY, str(HERE / "baselines.py"), kind, str(landing), str(out)]
+                if progress.step(repeat, name, command, env, log) is not None and repeat == 0:
+                    found = compare(warehouse, out)
+                    if any(differences(found).values()):
+                        raise SystemExit(f"the {kind} baseline differs: {json.dumps(differences(found))}")
+                    run[name]["equal_to_marts"] = {m: c["rows"] for m, c in found.items()}
+                    progress.save()
+            if spark:
+                for name, command, fresh in (
+                    ("spark_full_refresh", cli, spark_var),
+                    ("spark_incremental_day", one_day, None),
+                ):
+                    since = progress.step(
+                        repeat, name, command, spark_env, log, fresh=fresh, hold_back=fresh is not None
+                    )
+                    if since is not None:
+                        run[name]["dbt"] = _spark_time(since)
+                        progress.save()
+    progress.finish()
     return {
         "scale": scale,
         "items": SCALES[scale],
         "months": MONTHS,
         "partner_records": PARTNER_RECORDS,
-        "measured_at": started.isoformat(timespec="seconds"),
+        "measured_at": progress.state["started"],
+        **({"resumed_at": progress.state["resumed"]} if progress.state.get("resumed") else {}),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "incremental_day": day,
-        "runs": runs,
+        "runs": progress.state["runs"],
     }
 
 
@@ -210,8 +277,8 @@ def render(results: dict) -> str:
             "",
             f"{len(e['runs'])} repeat(s), measured {e['measured_at']} on {e['machine']}.",
             "",
-            "| step | wall time (s) | peak memory (GB) |",
-            "|---|---:|---:|",
+            "| step | wall time (s) | peak memory (GB) | the rest of the machine: CPU, steal (s) |",
+            "|---|---:|---:|---:|",
         ]
         names = {
             "full_refresh": "warehouse: full refresh (all assets and checks)",
@@ -224,10 +291,26 @@ def render(results: dict) -> str:
         }
         for s in STEPS:
             if t[s] is not None:
-                lines.append(f"| {names[s]} | {t[s]:.1f} | {m[s] / 1024:.2f} |")
+                others = [r[s] for r in e["runs"] if s in r and "other_cpu_s" in r[s]]
+                load = (
+                    f"{max(o['other_cpu_s'] for o in others):.0f}, {max(o['steal_s'] for o in others):.0f}"
+                    if others
+                    else "not measured"
+                )
+                lines.append(f"| {names[s]} | {t[s]:.1f} | {m[s] / 1024:.2f} | {load} |")
             elif s == "pandas" and e.get("pandas_note"):
-                lines.append(f"| {names[s]} | {e['pandas_note']} | |")
+                lines.append(f"| {names[s]} | {e['pandas_note']} | | |")
         lines.append("")
+        paused = sorted(
+            {
+                s
+                for r in e["runs"]
+                for s, v in r.items()
+                if isinstance(v, dict) and v.get("longest_sample_gap_s", 0) > 10
+            }
+        )
+        if paused:
+            lines.append(f"- the machine stalled for over 10 s during (the time includes it): {', '.join(paused)}")
         if t["bare_sql"]:
             lines.append(f"- warehouse / bare SQL: **{t['full_refresh'] / t['bare_sql']:.1f}x**")
         if t["pandas"]:
@@ -310,12 +393,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline (XL: it cannot fit)")
     parser.add_argument("--full-only", action="store_true", help="only the full refresh (XL: the memory cap)")
     parser.add_argument("--spark", action="store_true", help="the Spark engine too, on the same files, in the same run")
+    parser.add_argument(
+        "--resume", action="store_true", help="go on from the last measured step of an interrupted run (progress.json)"
+    )
     args = parser.parse_args(argv)
     if ROOT in args.work.resolve().parents or args.work.resolve() == ROOT:
         raise SystemExit("the benchmark's datasets go outside the repository: choose another --work")
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
     for scale in args.scales:
-        results[scale] = bench_scale(scale, args.repeats, args.work, not args.no_pandas, args.full_only, args.spark)
+        results[scale] = bench_scale(
+            scale, args.repeats, args.work, not args.no_pandas, args.full_only, args.spark, args.resume
+        )
         if args.no_pandas:
             results[scale]["pandas_note"] = "not run: L's 9.2 GB times five does not fit in 24 GB"
         RESULTS_JSON.write_text(json.dumps(results, indent=1) + "\n")

@@ -101,3 +101,36 @@ def test_both_baselines_price_a_declared_duty_short_of_the_tariff(small_demo, tm
         "mirror_gaps": {},
         "declaration_risk": {},
     }
+
+
+def test_an_interrupted_benchmark_goes_on_from_its_first_step_not_measured(tmp_path):
+    from datetime import UTC, datetime
+
+    from bench import _Progress
+
+    held, aside = tmp_path / "items_2023-12-31.csv", tmp_path / "_items_2023-12-31.csv"
+    aside.write_text("held back when the benchmark was killed")
+    done, killed = [sys.executable, "-c", "pass"], [sys.executable, "-c", "raise SystemExit(3)"]
+    log, options = tmp_path / "run.log", {"repeats": 1}
+
+    progress = _Progress(tmp_path / "progress.json", held, aside)
+    assert held.exists() and not aside.exists()  # the delivery is back
+    progress.begin(options, datetime.now(UTC), resume=True)
+    progress.repeat(0)
+    assert progress.step(0, "full_refresh", done, {}, log, fresh=tmp_path / "var", hold_back=True) is not None
+    with pytest.raises(SystemExit):
+        progress.step(0, "incremental_day", killed, {}, log)
+    assert held.exists()
+
+    again = _Progress(tmp_path / "progress.json", held, aside)
+    again.begin(options, datetime.now(UTC), resume=True)
+    run = again.repeat(0)
+    assert again.step(0, "full_refresh", killed, {}, log) is None  # measured already: not run
+    assert again.step(0, "incremental_day", done, {}, log) is not None
+    assert run["incremental_day"]["after_an_interrupted_attempt"] is True
+    assert "other_cpu_s" in run["incremental_day"] and "longest_sample_gap_s" in run["incremental_day"]
+    again.finish()
+
+    finished = _Progress(tmp_path / "progress.json", held, aside)
+    finished.begin(options, datetime.now(UTC), resume=True)  # a complete run is never resumed
+    assert finished.state["runs"] == [] and "resumed" not in finished.state
