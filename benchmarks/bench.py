@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE))
 from compare import compare, differences  # noqa: E402
 from datasets import MONTHS, PARTNER_RECORDS, SCALES, ensure  # noqa: E402
 from measure import measure  # noqa: E402
+from steps import run_steps, section  # noqa: E402
 
 PY = sys.executable
 RESULTS_JSON = HERE / "results.json"
@@ -155,6 +156,8 @@ class _Progress:
         finally:
             if hold_back:
                 self.aside.rename(self.held)
+        if command[1:3] == ["-m", "orchestration.cli"]:  # its Dagster runs, step by step
+            run[name]["runs"] = run_steps(section(log, name))
         if again:
             run[name]["after_an_interrupted_attempt"] = True
         self.save()
@@ -301,6 +304,7 @@ def render(results: dict) -> str:
             elif s == "pandas" and e.get("pandas_note"):
                 lines.append(f"| {names[s]} | {e['pandas_note']} | | |")
         lines.append("")
+        lines += _step_table(e["runs"][0])
         paused = sorted(
             {
                 s
@@ -350,6 +354,37 @@ def render(results: dict) -> str:
     if findings.exists():
         lines += ["", findings.read_text().rstrip("\n")]
     return "\n".join(lines) + "\n"
+
+
+def _step_table(run: dict) -> list[str]:
+    """The Dagster runs of the refreshes, step by step, each engine beside the other (first repeat)."""
+    lines = []
+    for duck, spark in (("full_refresh", "spark_full_refresh"), ("incremental_day", "spark_incremental_day")):
+        found = {k: run[k]["runs"] for k in (duck, spark) if "runs" in run.get(k, {})}
+        if not found:
+            continue
+        header = ["DuckDB engine (s)" if k == duck else "Spark engine (s)" for k in found]
+        refresh = "full refresh" if duck == "full_refresh" else "one-day refresh"
+        lines += [
+            f"Where the {refresh}'s time went, by run and step:",
+            "",
+            "| run: step | " + " | ".join(header) + (" | Spark / DuckDB |" if len(found) == 2 else " |"),
+            "|---|" + "---:|" * (len(found) + (len(found) == 2)),
+        ]
+        for i, dagster_run in enumerate(next(iter(found.values()))):
+            rows = [(dagster_run["run"], "the whole run", "seconds")]
+            rows += [(dagster_run["run"], step, step) for step in dagster_run["steps"]]
+            for what, label, step in rows:
+                figures = []
+                for runs in found.values():
+                    r = runs[i] if i < len(runs) else {}
+                    figures.append(r.get("seconds") if step == "seconds" else r.get("steps", {}).get(step))
+                cells = [f"{f:,.1f}" if f is not None else "" for f in figures]
+                if len(figures) == 2:
+                    cells.append(f"{figures[1] / figures[0]:.1f}x" if figures[0] and figures[1] else "")
+                lines.append(f"| {what}: {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 def _targets(results: dict) -> list[str]:

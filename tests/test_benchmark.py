@@ -134,3 +134,25 @@ def test_an_interrupted_benchmark_goes_on_from_its_first_step_not_measured(tmp_p
     finished = _Progress(tmp_path / "progress.json", held, aside)
     finished.begin(options, datetime.now(UTC), resume=True)  # a complete run is never resumed
     assert finished.state["runs"] == [] and "resumed" not in finished.state
+
+
+def test_a_measured_command_lines_runs_are_read_step_by_step_from_its_log(tmp_path):
+    from steps import CHECKS, run_steps, section
+
+    log = tmp_path / "run1.log"
+    log.write_text(
+        "==== full_refresh: python -m orchestration.cli run\n"
+        "> dbt_staging\n    + staging/stg_countries   29 rows\n  dbt_staging done in 44.3 s\n"
+        "  staging__stg_countries_gx_stg_countries done in 0.6 s\n  raw__x_gx_raw_x done in 1.2 s\n"
+        "\nRefresh succeeded in 50.0 s (run 7bf8); 3 of 3 checks passed.\n"
+        "  models__risk_model done in 288.7 s\n\nRetraining succeeded in 300.5 s (run 6b38); 1 of 1 checks passed.\n"
+        "==== incremental_day: python -m orchestration.cli run --from D --to D\n"
+        "  dbt_staging done in 1.0 s\n\nRefresh succeeded in 2.0 s (run aaaa); 0 of 0 checks passed.\n"
+    )
+    assert run_steps(section(log, "full_refresh")) == [
+        {"run": "refresh", "seconds": 50.0, "steps": {"dbt_staging": 44.3, CHECKS: 1.8}},
+        {"run": "retraining", "seconds": 300.5, "steps": {"models__risk_model": 288.7}},
+    ]
+    assert run_steps(section(log, "incremental_day")) == [
+        {"run": "refresh", "seconds": 2.0, "steps": {"dbt_staging": 1.0}}
+    ]
