@@ -105,9 +105,8 @@ def _fresh_var(var: Path) -> None:
 class _Progress:
     """A scale's measurements so far, kept in a file as soon as each step is measured, so that an
     interrupted benchmark (hours at L on Spark) goes on from its first step not measured; a complete one
-    is never resumed. A step
-    interrupted half-way runs again: a full refresh on a fresh warehouse, the others on the warehouse
-    as the interruption left it, which their result then says."""
+    is never resumed. A step interrupted half-way runs again: a full refresh on a fresh warehouse, the
+    others on the warehouse as the interruption left it, which their result then says."""
 
     def __init__(self, path: Path, held: Path, aside: Path):
         self.path, self.held, self.aside, self.state = path, held, aside, {}
@@ -183,10 +182,8 @@ def bench_scale(
     spark: bool = False,
     resume: bool = False,
 ) -> dict:
-    """One scale's measurements. Each step's result is kept in `<work>/<scale>/progress.json` as soon as
-    it is measured: with `resume`, a run of the same options skips the steps measured already and goes on
-    from the first one not (a step interrupted half-way runs again: a full refresh on a fresh warehouse,
-    the others on the warehouse as the interruption left it, which the result then says)."""
+    """One scale's measurements; with `resume`, an interrupted run of the same options goes on from
+    `<work>/<scale>/progress.json` (`_Progress`)."""
     print(f"== scale {scale}: {SCALES[scale]:,} items over {MONTHS} months", flush=True)
     started = datetime.now(UTC)
     landing = ensure(work, scale)
@@ -213,6 +210,8 @@ def bench_scale(
         log = work / scale / f"run{repeat + 1}.log"
         print(f"  repeat {repeat + 1}/{repeats} (log {log})", flush=True)
         run = progress.repeat(repeat)
+        if not run:  # nothing of this repeat measured yet: its log starts afresh
+            log.unlink(missing_ok=True)
         cli = [PY, "-m", "orchestration.cli", "run"]
         one_day = [*cli, "--from", day, "--to", day]
         progress.step(repeat, "full_refresh", cli, env, log, fresh=var, hold_back=True)
