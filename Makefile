@@ -16,7 +16,7 @@ export UV_COMPILE_BYTECODE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test test-fast ui demo clean setup bench bench-large bench-xl bench-spark bench-spark-large
+.PHONY: run test test-fast ui spark-server demo clean setup bench bench-large bench-xl bench-spark bench-spark-large
 
 DBT_DIR := dbt_project
 MANIFEST := $(DBT_DIR)/target/manifest.json
@@ -50,6 +50,10 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 # CUSTOMS_ENGINE=spark make run: the same, with the models built by local Spark (the extra installed first)
 run: setup $(if $(filter spark,$(CUSTOMS_ENGINE)),$(VENV)/.spark)  ## generate the demo (first time), materialize every asset, print where the marts are
 	$(PY) -m orchestration.cli run
+
+# then, in another shell: CUSTOMS_ENGINE=spark CUSTOMS_SPARK_THRIFT=127.0.0.1:10000 make run
+spark-server: setup $(VENV)/.spark  ## a local Spark Thrift server on the Spark warehouse: one Spark for every dbt step (Ctrl-C stops it)
+	$(PY) -m orchestration.engines.spark_server --port 10000
 
 demo: setup  ## regenerate the demo dataset (ITEMS=... MONTHS=...)
 	$(PY) -m orchestration.cli demo --force $(if $(ITEMS),--items $(ITEMS)) $(if $(MONTHS),--months $(MONTHS))

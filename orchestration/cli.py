@@ -209,8 +209,10 @@ def summary(db_path: Path) -> str:
         order = {"marts": 0, "intermediate": 1, "staging": 2, "raw": 3}
         lines = [f"Warehouse: {db_path}"]
         if settings.engine() == "spark":
+            server = f" on the Thrift server at {settings.spark_thrift()}" if settings.spark_thrift() else ""
             lines.append(
-                f"Engine: Spark; its tables and metastore are under {settings.spark_warehouse_dir()} (the tables "
+                f"Engine: Spark{server}; "
+                f"its tables and metastore are under {settings.spark_warehouse_dir()} (the tables "
                 "below are views over them; BI tools on the Thrift server read published.<mart>)"
             )
         for schema, table in sorted(tables, key=lambda t: (order[t[0]], t[1])):

@@ -21,15 +21,17 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from orchestration import settings
-from orchestration.engines import spark
+from orchestration.engines import spark, spark_server
 from orchestration.ingest.loader import Validate, validate_in_duckdb
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 # dbt_project/profiles.yml reads these vars first (then the environment), so each dbt invocation names
 # the warehouse this run is configured with and the process environment is left alone
 PATH_VAR, MEMORY_VAR = "customs_duckdb_path", "customs_duckdb_memory_limit"
-SPARK_WAREHOUSE_VAR, SPARK_EXCHANGE_VAR = "customs_spark_warehouse", "customs_spark_exchange"
-DBT_TARGETS = {"duckdb": "local", "spark": "spark"}  # the outputs of profiles.yml
+SPARK_WAREHOUSE_VAR, SPARK_EXCHANGE_VAR = spark_server.WAREHOUSE_VAR, "customs_spark_exchange"
+THRIFT_HOST_VAR, THRIFT_PORT_VAR = "customs_spark_thrift_host", "customs_spark_thrift_port"
+DBT_TARGETS = {"duckdb": "local", "spark": spark_server.SESSION_OUTPUT}  # the outputs of profiles.yml
+SPARK_THRIFT_TARGET = "spark_thrift"  # the Spark engine through a Thrift server (spark_thrift set)
 
 
 class WarehouseResource(ConfigurableResource):
@@ -62,10 +64,18 @@ class WarehouseResource(ConfigurableResource):
         description=f"Where the Spark engine's sources are handed over; defaults to ${settings.SPARK_EXCHANGE_ENV}.",
     )
 
+    spark_thrift: str = Field(
+        default_factory=settings.spark_thrift,
+        description="host:port of a Spark Thrift server that builds the models (empty: each dbt step starts "
+        f"Spark in its own process); defaults to ${settings.SPARK_THRIFT_ENV}.",
+    )
+
     @property
     def dbt_target(self) -> str:
         if self.engine not in DBT_TARGETS:
             raise ValueError(f"engine {self.engine!r}: expected one of {', '.join(DBT_TARGETS)}")
+        if self.engine == "spark" and self.spark_thrift:
+            return SPARK_THRIFT_TARGET
         return DBT_TARGETS[self.engine]
 
     def dbt_vars(self) -> dict[str, str]:
@@ -73,6 +83,9 @@ class WarehouseResource(ConfigurableResource):
         names = {PATH_VAR: self.path, MEMORY_VAR: self.memory_limit}
         if self.engine == "spark":
             names |= {SPARK_WAREHOUSE_VAR: self.spark_warehouse, SPARK_EXCHANGE_VAR: self.spark_exchange}
+        if self.dbt_target == SPARK_THRIFT_TARGET:
+            host, port = spark_server.address(self.spark_thrift)
+            names |= {THRIFT_HOST_VAR: host, THRIFT_PORT_VAR: str(port)}
         return names
 
     def dbt_parse_state(self, target: str) -> Path:
@@ -84,7 +97,7 @@ class WarehouseResource(ConfigurableResource):
     @property
     def validate(self) -> Validate:
         """What types and checks the rows of a load: the engine that builds the models."""
-        if self.dbt_target == "spark":
+        if self.engine == "spark":
             spark.require_spark()
             return spark.validator(Path(self.spark_warehouse))
         return validate_in_duckdb

@@ -23,6 +23,7 @@ ENGINE_ENV = "CUSTOMS_ENGINE"
 ENGINES = ("duckdb", "spark")
 SPARK_WAREHOUSE_ENV = "CUSTOMS_SPARK_WAREHOUSE"  # read by dbt_project/profiles.yml too
 SPARK_EXCHANGE_ENV = "CUSTOMS_SPARK_EXCHANGE"
+SPARK_THRIFT_ENV = "CUSTOMS_SPARK_THRIFT"
 
 
 def var_dir() -> Path:
@@ -51,6 +52,12 @@ def spark_exchange_dir() -> Path:
     """What the Spark engine reads but no model builds (the loaded raw tables, the Python assets'
     tables), handed over as Parquet (orchestration/engines/spark.py)."""
     return Path(os.environ.get(SPARK_EXCHANGE_ENV, var_dir() / "spark" / "exchange"))
+
+
+def spark_thrift() -> str:
+    """`host:port` of the Spark Thrift server that builds the models (orchestration/engines/spark_server.py);
+    empty: each dbt step starts a Spark of its own (dbt-spark's session method)."""
+    return os.environ.get(SPARK_THRIFT_ENV, "").strip()
 
 
 def duckdb_memory_limit() -> str:

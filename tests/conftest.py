@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
 from orchestration.demo.generator import DemoConfig, generate
 from orchestration.settings import REPO_ROOT
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (a server started next may take it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SMALL = DemoConfig(items=8_000, months=6)

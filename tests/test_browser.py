@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 
 from orchestration.settings import REPO_ROOT
 
-from .conftest import SMALL
+from .conftest import SMALL, free_port
 from .test_reports import assert_report_matches_marts, marts_figures, parse_report
 
 CHROMIUM = os.environ.get("CUSTOMS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -44,12 +43,6 @@ pytestmark = pytest.mark.skipif(
     reason="Chromium not found: install Debian's package (`apt-get install chromium`) or set CUSTOMS_CHROMIUM "
     "to the browser binary; the browser tests need it",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(url: str, seconds: float) -> None:
@@ -91,7 +84,7 @@ def deployment(tmp_path_factory, small_demo_master):
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
-    port = _free_port()
+    port = free_port()
     dagster = Path(sys.executable).parent / "dagster"
     server = subprocess.Popen(
         [str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],

@@ -13,7 +13,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from orchestration.jobs import landing_days
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import REPO_ROOT
 
-from .conftest import TINY
+from .conftest import TINY, free_port
 
 EXAMPLE = REPO_ROOT / "docs" / "dagster-postgres.yaml"
 RAW_ITEMS = AssetKey(["raw", "declaration_items"])
@@ -80,12 +79,6 @@ def _server_account() -> tuple[pwd.struct_passwd | None, str | None]:
         return None, "PostgreSQL refuses to run as root and there is no `postgres` user to run it as"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL cluster of its own (password authentication, 127.0.0.1 on a free port, its socket in
@@ -98,7 +91,7 @@ def postgres_server():
     # a short path (a unix socket's must stay under 108 bytes) under a folder the server's account can reach
     root = Path(tempfile.mkdtemp(prefix="customs-pg-"))
     data, log, pwfile = root / "data", root / "server.log", root / "password"
-    server = Server("127.0.0.1", _free_port(), "customs", uuid.uuid4().hex, "dagster")
+    server = Server("127.0.0.1", free_port(), "customs", uuid.uuid4().hex, "dagster")
     pwfile.write_text(server.password)
     if account:
         for path in (root, pwfile):

@@ -1,5 +1,6 @@
 """`CUSTOMS_ENGINE=spark`: the nightly job and the retraining, the same Dagster assets and checks, with
-every model built by Apache Spark (dbt-spark, session method, local Spark on Java 17) and every check
+every model built by Apache Spark (dbt-spark through one local Spark Thrift server, as on a cluster; the
+incremental rebuild with the session method, a Spark in the dbt process; Java 17) and every check
 of a model's table run through GX's Spark execution engine. On the small demo, everything it produces
 equals what the DuckDB engine produces: every model row by row (money to the baisa, other numbers to
 1e-9 relative), the quarantine and the load log, every rule's outcome, the published copy, and the
@@ -12,9 +13,8 @@ import importlib.util
 import json
 import math
 import shutil
-import subprocess
-import sys
 from collections import Counter
+from contextlib import closing
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,12 +22,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration import settings
 from orchestration.assets.dbt import dbt_build_args, dbt_environment
 from orchestration.assets.publish import current_version_dir
 from orchestration.engines import spark as spark_engine
+from orchestration.engines import spark_server
 from orchestration.resources import WarehouseResource
 from orchestration.settings import DBT_PROJECT_DIR
-from tests.conftest import SMALL, materialize_nightly, run_dbt
+from tests.conftest import SMALL, free_port, materialize_nightly, run_dbt
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
@@ -41,16 +43,48 @@ RUN_STAMPS = {"loaded_at", "run_id", "validated_at"}  # when and in which run, n
 @pytest.fixture(scope="module")
 def spark_nightly(built_warehouse, tmp_path_factory):
     """The small demo's landing area through the nightly job and the retraining on Spark, as
-    built_warehouse ran them on DuckDB."""
+    built_warehouse ran them on DuckDB: both through one local Spark Thrift server (one Spark for every
+    dbt step, as on a cluster), which a BI tool then reads the published tables from; after it stops,
+    an incremental rebuild with a Spark of dbt's own (the session method) on the same metastore."""
     var = tmp_path_factory.mktemp("spark") / "var"
     # the same pseudonymisation key (the demo's local one), so that both engines key the parties alike
     shutil.copytree(built_warehouse["db"].parent / "secrets", var / "secrets")
-    spark = {"CUSTOMS_ENGINE": "spark"}
     landing, as_of = built_warehouse["landing"], SMALL.end.isoformat()
-    nightly = materialize_nightly(landing, var, as_of=as_of, env=spark, raise_on_error=False)
-    retrain = materialize_nightly(landing, var, as_of=as_of, env=spark, retrain=True, raise_on_error=False)
+    with spark_server.running(var / "spark" / "warehouse", free_port()) as thrift:
+        spark = {"CUSTOMS_ENGINE": "spark", settings.SPARK_THRIFT_ENV: thrift}
+        nightly = materialize_nightly(landing, var, as_of=as_of, env=spark, raise_on_error=False)
+        retrain = materialize_nightly(landing, var, as_of=as_of, env=spark, retrain=True, raise_on_error=False)
+        published = _published_tables(thrift) if retrain.success else None
+        try:  # a step would refuse a server on another Spark warehouse than the engine reads
+            spark_server.check(thrift, var / "spark" / "another_warehouse")
+            refused = None
+        except RuntimeError as error:
+            refused = str(error)
     rebuilt = _rebuild_days_on_spark(var, SMALL.end - timedelta(days=45)) if nightly.success else None
-    return {"runs": (nightly, retrain), "var": var, "duckdb_var": built_warehouse["db"].parent, "rebuilt": rebuilt}
+    return {
+        "runs": (nightly, retrain),
+        "var": var,
+        "duckdb_var": built_warehouse["db"].parent,
+        "rebuilt": rebuilt,
+        "published": published,
+        "refused": refused,
+    }
+
+
+def _published_tables(thrift: str) -> dict[str, int]:
+    """What a BI tool on the Thrift server finds in the metastore's `published` database: each table's rows."""
+    from pyhive import hive
+
+    host, port = spark_server.address(thrift)
+    with closing(hive.connect(host, port)) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SHOW TABLES IN published")
+        tables = sorted(row[1] for row in cursor.fetchall())
+        counts = {}
+        for table in tables:
+            cursor.execute(f"SELECT count(*) FROM published.`{table}`")
+            counts[table] = cursor.fetchall()[0][0]
+    return counts
 
 
 DAY_MODELS = ["stg_declaration_items", "int_declaration_items", "int_item_tax_rates", "int_ipr_item_rights"]
@@ -67,6 +101,7 @@ def _rebuild_days_on_spark(var, since: date) -> dict:
         engine="spark",
         spark_warehouse=str(var / "spark" / "warehouse"),
         spark_exchange=str(var / "spark" / "exchange"),
+        spark_thrift="",
     )
     folder = Path(warehouse.spark_warehouse) / "staging.db" / "stg_declaration_items"
     before = _partition_files(folder)
@@ -126,6 +161,11 @@ def test_the_nightly_and_the_retraining_run_on_spark(spark_nightly):
     assert engines["gx_stg_declaration_items"] == engines["gx_declaration_risk"] == "spark"  # GX on Spark
     assert engines["gx_raw_declaration_items"] == "duckdb"  # the loader's tables, where they live
     assert sum(e == "spark" for e in engines.values()) > 15
+
+
+def test_a_thrift_server_on_another_spark_warehouse_is_refused(spark_nightly):
+    assert "spark.sql.warehouse.dir" in (spark_nightly["refused"] or ""), spark_nightly["refused"]
+    assert "timeZone" not in spark_nightly["refused"]  # its sessions are the profile's otherwise
 
 
 def test_an_incremental_rebuild_overwrites_the_months_of_its_window_only(spark_nightly):
@@ -202,33 +242,11 @@ def test_the_same_quarantine_load_log_and_rule_outcomes(spark_nightly):
 
 def test_the_published_marts_and_the_metastores_published_tables(spark_nightly):
     """The published copy holds the same marts with the same rows, and a BI tool on the Spark Thrift
-    server reads the metastore's `published` tables (here a Spark session on that metastore)."""
+    server reads the metastore's `published` tables with those rows."""
     versions = {
         engine: current_version_dir(var / "published")
         for engine, var in (("duckdb", spark_nightly["duckdb_var"]), ("spark", spark_nightly["var"]))
     }
     tables = {e: json.loads((v / "manifest.json").read_text())["tables"] for e, v in versions.items()}
     assert tables["spark"] == tables["duckdb"] and len(tables["spark"]) > 10
-    warehouse = spark_nightly["var"] / "spark" / "warehouse"
-    # a process of its own, as a BI tool is: this one's Spark session has the quality checks' catalog
-    done = subprocess.run(
-        [sys.executable, "-c", READ_PUBLISHED, str(warehouse)], capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    counts = json.loads(done.stdout.strip().splitlines()[-1])
-    assert counts == tables["spark"]
-
-
-READ_PUBLISHED = """
-import json, sys
-from pyspark.sql import SparkSession
-warehouse = sys.argv[1]
-spark = (
-    SparkSession.builder.config("spark.sql.warehouse.dir", warehouse)
-    .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={warehouse}_metastore")
-    .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-    .enableHiveSupport().getOrCreate()
-)
-tables = sorted(r.tableName for r in spark.sql("SHOW TABLES IN published").collect())
-print(json.dumps({t: spark.table(f"published.{t}").count() for t in tables}))
-"""
+    assert spark_nightly["published"] == tables["spark"]

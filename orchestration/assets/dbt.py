@@ -38,7 +38,7 @@ from pydantic import Field
 
 from orchestration import settings
 from orchestration.assets.table_metadata import column_descriptions, existing_tables, table_metadata
-from orchestration.engines import spark
+from orchestration.engines import spark, spark_server
 from orchestration.resources import DBT_TARGETS, WAREHOUSE_POOL, WarehouseResource
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the environment's dbt, activated or not
@@ -304,8 +304,11 @@ def run_dbt_build(
 def _hand_over(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> list[str]:
     """Before a dbt step on Spark: the DuckDB file gets what the models' hooks create there for the
     Python assets (the scores' and communities' tables) and the views, which read the quality history
-    live (`dbt run` of the views on the DuckDB target, seconds); then every source goes to Spark."""
+    live (`dbt run` of the views on the DuckDB target, seconds); then every source goes to Spark. A
+    Thrift server is first asked whether its sessions are the profile's (spark_server.check)."""
     spark.require_spark()
+    if warehouse.spark_thrift:
+        spark_server.check(warehouse.spark_thrift, Path(warehouse.spark_warehouse))
     local = DBT_TARGETS["duckdb"]
     views = ["run", "--select", "config.materialized:view", "--target", local]
     views += ["--vars", json.dumps(warehouse.dbt_vars(), sort_keys=True)]
