@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,6 +163,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=10000)
     args = parser.parse_args()
     warehouse = settings.spark_warehouse_dir()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped by a service manager: stop the server too
     with running(warehouse, args.port, args.host) as listening:
         print(f"Spark Thrift server on {warehouse}: export {settings.SPARK_THRIFT_ENV}={listening} (Ctrl-C stops it)")
         try:
