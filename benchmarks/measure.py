@@ -29,16 +29,21 @@ def measure(command: list[str], env: dict | None = None, interval: float = 0.05,
     machine, last, longest_gap = _machine_cpu(), time.perf_counter(), 0.0
     while proc.poll() is None:
         try:
-            tree = [p for p in [root, *root.children(recursive=True)] if p.is_running()]
-            sizes = [(_name(p), p.memory_info().rss) for p in tree]
-            total = sum(rss for _, rss in sizes)
-            if total > peak:
-                peak, at_peak = total, sizes
-            for p in tree:
-                times = p.cpu_times()
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:  # the command has just ended
+            tree = []
+        sizes = []
+        for p in tree:  # one at a time: a process gone meanwhile must not cost the others' sample
+            try:
+                with p.oneshot():
+                    sizes.append((_name(p), p.memory_info().rss))
+                    times = p.cpu_times()
                 cpu[p.pid] = times.user + times.system
-        except psutil.Error:
-            pass
+            except psutil.Error:
+                continue
+        total = sum(rss for _, rss in sizes)
+        if total > peak:
+            peak, at_peak = total, sizes
         time.sleep(interval)
         now = time.perf_counter()
         longest_gap, last = max(longest_gap, now - last), now
@@ -72,7 +77,10 @@ def _machine_cpu() -> tuple[float, float]:
 
 def _name(p: psutil.Process) -> str:
     """A short name: the program and its first meaningful argument (e.g. `dbt build`, `-m orchestration.cli`)."""
-    args = p.cmdline()
+    try:
+        args = p.cmdline()
+    except psutil.ZombieProcess:  # exited, not yet reaped by its parent: no arguments left to read
+        args = []
     program = args[0].rsplit("/", 1)[-1] if args else p.name()
     return " ".join([program, *args[1:3]])[:60]
 
