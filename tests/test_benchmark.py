@@ -159,9 +159,8 @@ def test_a_measured_command_lines_runs_are_read_step_by_step_from_its_log(tmp_pa
 
 
 def test_a_child_exited_but_not_reaped_does_not_blind_the_memory_sampler():
-    """A zombie in the process tree (Dagster leaves some while dbt runs) has no arguments to read: the
-    sampler once lost every sample while one existed (the L nightly on Spark reported 1.0 GB of a
-    10.4 GB peak)."""
+    """A zombie in the process tree has no arguments to read: the sampler once lost every sample while
+    one existed (most likely why the L nightly on Spark reported 1.0 GB where another sampler saw 10.4 GB)."""
     from measure import measure
 
     hold = 300 * 2**20
