@@ -301,6 +301,15 @@ def run_dbt_build(
     yield from enrich_outputs(context, warehouse, outputs)
 
 
+def run_dbt_command(dbt: DbtCliResource, command: list[str], warehouse: WarehouseResource, target: str, log) -> None:
+    """A dbt command besides a step's build (the views before a Spark step, the metastore's published
+    tables) on `target` with the warehouse's vars, from the warehouse's last parse and keeping its parse
+    as the steps do: not a whole parse of the project. Raises if dbt fails."""
+    args = [*command, "--target", target, "--vars", json.dumps(warehouse.dbt_vars(), sort_keys=True)]
+    invocation = invoke_dbt(dbt, args, warehouse, target, dbt_environment(None), manifest=manifest()).wait()
+    keep_parse_state(invocation, warehouse, target, log)
+
+
 def _hand_over(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> list[str]:
     """Before a dbt step on Spark: the DuckDB file gets what the models' hooks create there for the
     Python assets (the scores' and communities' tables) and the views, which read the quality history
@@ -309,11 +318,7 @@ def _hand_over(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     spark.require_spark()
     if warehouse.spark_thrift:
         spark_server.check(warehouse.spark_thrift, Path(warehouse.spark_warehouse))
-    local = DBT_TARGETS["duckdb"]
-    views = ["run", "--select", "config.materialized:view", "--target", local]
-    views += ["--vars", json.dumps(warehouse.dbt_vars(), sort_keys=True)]
-    invocation = invoke_dbt(dbt, views, warehouse, local, dbt_environment(None), manifest=manifest()).wait()
-    keep_parse_state(invocation, warehouse, local, context.log)
+    run_dbt_command(dbt, ["run", "--select", "config.materialized:view"], warehouse, DBT_TARGETS["duckdb"], context.log)
     with warehouse.connect(read_only=True) as con:
         written = spark.export_sources(
             con, Path(warehouse.spark_exchange), spark.handed_over(Path(dbt_project().manifest_path))

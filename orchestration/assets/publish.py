@@ -31,8 +31,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from dagster_dbt import DbtCliResource
 
 from orchestration import settings
-from orchestration.assets.dbt import dbt_environment, invoke_dbt, keep_parse_state, model_keys
-from orchestration.assets.dbt import manifest as dbt_manifest
+from orchestration.assets.dbt import model_keys, run_dbt_command
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 KEEP_VERSIONS = 3
@@ -184,12 +183,8 @@ def published_marts(
     if warehouse.engine == "spark":
         folder = target / "versions" / manifest["version"]
         register = {"folder": str(folder), "tables": sorted(manifest["tables"])}
-        dbt_target = warehouse.dbt_target
-        args = ["run-operation", "register_published", "--args", json.dumps(register), "--target", dbt_target]
-        args += ["--vars", json.dumps(warehouse.dbt_vars(), sort_keys=True)]
-        # from the warehouse's last parse, as the dbt steps start: not a whole parse of the project
-        invocation = invoke_dbt(dbt, args, warehouse, dbt_target, dbt_environment(None), manifest=dbt_manifest())
-        keep_parse_state(invocation.wait(), warehouse, dbt_target, context.log)
+        command = ["run-operation", "register_published", "--args", json.dumps(register)]
+        run_dbt_command(dbt, command, warehouse, warehouse.dbt_target, context.log)
         spark = {"metastore_tables": MetadataValue.json([f"published.{t}" for t in register["tables"]])}
     return MaterializeResult(
         metadata={
